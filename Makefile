@@ -1,0 +1,103 @@
+# kvmqual — `make` builds build/kvmqual; see README.md for run/check/bench.
+CC      ?= gcc
+CSTD    := -std=gnu11
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+OPT     ?= -O2 -g
+BUILD   ?= build
+PKGS    := libcpuid hwloc inih jansson
+
+ifeq ($(SAN),1)
+  OPT   := -O1 -g -fno-omit-frame-pointer
+  SANF  := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  BUILD := build-san
+endif
+
+CPPFLAGS += -I. -D_GNU_SOURCE -MMD -MP
+CFLAGS   += $(CSTD) $(WARN) $(OPT) $(SANF) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS  += $(SANF)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+# Host code: every .c in these folders; runner/main.c is the only main().
+HOST_DIRS := vmm runner reports probes workloads isolation-tests migration-bench
+# Files named *.guest.c are guest code and go into the guest image instead.
+HOST_SRC  := $(filter-out %.guest.c,$(wildcard $(addsuffix /*.c,$(HOST_DIRS))))
+LIB_SRC   := $(filter-out runner/main.c,$(HOST_SRC))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/guest/guest_blob.o
+
+# Guest runtime: freestanding, flat binary, embedded with .incbin.
+GUEST_SRC   := $(wildcard guest/*.c $(addsuffix /*.guest.c,$(HOST_DIRS)))
+GUEST_ASM   := $(wildcard guest/*.S)
+GUEST_OBJ   := $(GUEST_SRC:%.c=$(BUILD)/guest/obj/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/obj/%.o)
+GUEST_CFLAGS := -std=gnu11 $(WARN) -O2 -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
+	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -nostdlib \
+	-fno-asynchronous-unwind-tables -fno-builtin -fcf-protection=none -I. -MMD -MP
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+INTEG_SRC := $(wildcard tests/integration/*.c)
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+
+.PHONY: all deps run check check-unit check-kvm bench format format-check clean
+all: deps $(BUILD)/kvmqual $(UNIT_BIN) $(INTEG_BIN)
+
+# Installs missing Debian packages only when a needed header or tool is absent.
+deps:
+	@pkg-config --exists $(PKGS) && command -v gnuplot >/dev/null && command -v qemu-system-x86_64 >/dev/null \
+	  || ci/install-deps.sh
+
+$(BUILD)/kvmqual: $(BUILD)/runner/main.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/integration/%: tests/integration/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/guest/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/guest/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/guest/guest.elf: $(GUEST_OBJ) guest/guest.ld
+	$(CC) $(GUEST_CFLAGS) -static -Wl,--build-id=none,--no-warn-rwx-segments -T guest/guest.ld -o $@ $(GUEST_OBJ) -lgcc
+
+$(BUILD)/guest/guest.bin: $(BUILD)/guest/guest.elf
+	objcopy -O binary $< $@
+
+$(BUILD)/guest/guest_blob.o: vmm/guest_blob.S $(BUILD)/guest/guest.bin
+	@mkdir -p $(dir $@)
+	$(CC) -c -DGUEST_BIN='"$(BUILD)/guest/guest.bin"' -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# `make run`: the default suite; in the emulated host when /dev/kvm is absent.
+RUN_ARGS ?=
+run: all
+	@ci/run-suite.sh $(RUN_ARGS)
+
+# `make check`: unit tests natively, then KVM integration tests (emulated host
+# when /dev/kvm is absent); non-zero on any failure.
+check: all
+	@ci/check.sh
+
+bench: all
+	@ci/bench.sh
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build build-san
