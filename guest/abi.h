@@ -59,7 +59,6 @@ enum kq_step_op {
 	KQ_STEP_PIO,       /* arg0: iterations (userspace PIO exit) */
 	KQ_STEP_SPIN,      /* arg0: microseconds of busy wait, no exits */
 	KQ_STEP_TOUCH,     /* arg0: bytes of test memory to write, arg1: stride */
-	KQ_STEP_HLT,       /* arg0: count of hlt instructions (exits to the host) */
 	KQ_STEP_SYNC,      /* arg0: tag; a sync ucall the host sees */
 	KQ_STEP_MAX
 };

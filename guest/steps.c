@@ -50,10 +50,6 @@ void kq_run_steps(struct kq_params *p)
 		case KQ_STEP_TOUCH:
 			iters = step_touch(p, s->arg[0], s->arg[1]);
 			break;
-		case KQ_STEP_HLT:
-			for (uint64_t k = 0; k < iters; k++)
-				__asm__ volatile("hlt");
-			break;
 		case KQ_STEP_SYNC:
 			kq_sync(s->arg[0]);
 			iters = 1;

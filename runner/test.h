@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "reports/result.h"
+#include "vmm/memory.h"
+#include "vmm/vm.h"
 
 #define KQ_MAX_GROUPS 8
 #define KQ_MAX_PARAMS 32
@@ -16,8 +18,6 @@
 #define KQ_MAX_CPUS   256
 #define KQ_MAX_THRESH 8
 
-enum kq_backing { KQ_BACK_ANON, KQ_BACK_THP, KQ_BACK_HUGETLB_2M, KQ_BACK_HUGETLB_1G, KQ_BACK_MEMFD };
-enum kq_pagesz { KQ_PG_4K, KQ_PG_2M, KQ_PG_1G };
 enum kq_pin_policy { KQ_PIN_NONE, KQ_PIN_COMPACT, KQ_PIN_SPREAD, KQ_PIN_LIST };
 
 struct kq_param {

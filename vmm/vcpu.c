@@ -76,8 +76,9 @@ static int set_long_mode(struct kq_vm *vm, struct kq_vcpu *v, uint64_t params_gp
 	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	s.cr3 = vm->pt.pml4;
 	s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	struct kvm_cpuid_entry2 *e1 = kq_cpuid_find(vm->kvm->cpuid, 1, 0);
-	if (e1 && (e1->ecx & (1u << 26))) /* XSAVE: lets workloads use xsetbv */
+	/* Opt-in: with CR4.OSXSAVE, KVM swaps XCR0 around every entry when the
+	 * guest's differs from the host's, which adds to every exit measured. */
+	if (vm->cfg.xsave)
 		s.cr4 |= CR4_OSXSAVE;
 	s.efer = EFER_LME | EFER_LMA;
 	struct kvm_cpuid_entry2 *e = kq_cpuid_find(vm->kvm->cpuid, 0x80000001, 0);

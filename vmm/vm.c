@@ -131,6 +131,9 @@ static int check_config(struct kq_vm *vm)
 	if (c->page_size == KQ_PG_1G && !kq_cpu_has_1g_pages(vm->kvm))
 		return kq_err_unavailable("1G guest pages: KVM_GET_SUPPORTED_CPUID does not offer "
 					  "pdpe1gb (CPUID 0x80000001 EDX bit 26)");
+	struct kvm_cpuid_entry2 *e1 = kq_cpuid_find(vm->kvm->cpuid, 1, 0);
+	if (c->xsave && !(e1 && (e1->ecx & (1u << 26))))
+		return kq_err_unavailable("XSAVE: not offered by KVM_GET_SUPPORTED_CPUID");
 	int max = KQ_KVM_CHECK(vm->kvm->fd, KVM_CAP_MAX_VCPUS);
 	if (max > 0 && c->vcpus > max)
 		return kq_err_unavailable("vcpus = %d: KVM_CAP_MAX_VCPUS is %d", c->vcpus, max);

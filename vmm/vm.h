@@ -24,6 +24,7 @@ struct kq_vm_config {
 	enum kq_backing backing;  /* of the test memory */
 	enum kq_pagesz page_size; /* guest page size mapping the test memory */
 	enum kq_irqchip irqchip;
+	bool xsave;               /* set CR4.OSXSAVE (needs CPUID XSAVE) */
 	double time_limit_s;      /* watchdog for kq_vm_run; 0: none */
 	const int *cpus;          /* host CPU per vCPU, or NULL: not pinned */
 	const char *workload;     /* guest workload name (guest/guest.h) */

@@ -15,10 +15,19 @@ static void exit_cpuid(struct kq_params *p)
 }
 KQ_GUEST_WORKLOAD("exit.cpuid", exit_cpuid);
 
+/* Written out so that workloads/reference.c can run the very same loop. */
 static void pio_loop(void *ctx, uint64_t iters)
 {
-	for (uint64_t i = 0; i < iters; i++)
-		kq_outb(KQ_PIO_BENCH_PORT, 0);
+	uint64_t i = 0;
+	if (!iters)
+		return;
+	__asm__ volatile("1: outb %%al, %%dx\n\t"
+			 "add $1, %%rcx\n\t"
+			 "cmp %%rcx, %%rsi\n\t"
+			 "jne 1b"
+			 : "+c"(i)
+			 : "a"(0), "d"(KQ_PIO_BENCH_PORT), "S"(iters)
+			 : "memory", "cc");
 }
 
 static void exit_pio_user(struct kq_params *p)

@@ -1,0 +1,541 @@
+#include "runner/conf.h"
+#include "runner/steps_parse.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct parse_ctx {
+	struct kq_suite *s;
+	const char *path;
+	FILE *f;
+	int line;           /* line the reader last returned */
+	bool continuation;  /* that line started with whitespace (inih multi-line) */
+	bool too_long;
+	char last_key[48];  /* for continuation lines */
+	bool workload_set, steps_set;
+};
+
+static void add_error(struct kq_suite *s, const char *path, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void add_error(struct kq_suite *s, const char *path, int line, const char *fmt, ...)
+{
+	size_t used = strlen(s->errors);
+	if (used + 2 >= sizeof(s->errors))
+		return;
+	int n = snprintf(s->errors + used, sizeof(s->errors) - used, "%s:%d: ", path, line);
+	used += (size_t)(n > 0 ? n : 0);
+	va_list ap;
+	va_start(ap, fmt);
+	if (used < sizeof(s->errors))
+		n = vsnprintf(s->errors + used, sizeof(s->errors) - used, fmt, ap);
+	va_end(ap);
+	used = strlen(s->errors);
+	if (used + 1 < sizeof(s->errors))
+		strcat(s->errors, "\n");
+	s->nerrors++;
+}
+
+int kq_parse_int(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 0);
+	if (errno || end == s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int kq_parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int kq_parse_yes_no(const char *s, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false", "off", "0"};
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = false, 0;
+	}
+	return -1;
+}
+
+int kq_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return -1;
+	uint64_t mul = 1;
+	switch (toupper((unsigned char)*end)) {
+	case 0:
+		break;
+	case 'K':
+		mul = 1ULL << 10;
+		break;
+	case 'M':
+		mul = 1ULL << 20;
+		break;
+	case 'G':
+		mul = 1ULL << 30;
+		break;
+	case 'T':
+		mul = 1ULL << 40;
+		break;
+	default:
+		return -1;
+	}
+	if (*end) {
+		end++;
+		if (toupper((unsigned char)*end) == 'I')
+			end++;
+		if (toupper((unsigned char)*end) == 'B')
+			end++;
+		if (*end)
+			return -1;
+	}
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+int kq_parse_duration_s(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0 || !isfinite(v))
+		return -1;
+	double mul = strcmp(end, "") == 0 || strcmp(end, "s") == 0 ? 1
+		     : strcmp(end, "ms") == 0			   ? 1e-3
+		     : strcmp(end, "us") == 0			   ? 1e-6
+		     : strcmp(end, "m") == 0 || strcmp(end, "min") == 0 ? 60
+									   : -1;
+	if (mul < 0)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *c = stream;
+	if (!fgets(str, num, c->f))
+		return NULL;
+	c->line++;
+	size_t len = strlen(str);
+	if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(c->f)) {
+		c->too_long = true;
+		add_error(c->s, c->path, c->line,
+			  "line longer than %d characters (continue a long value on indented lines)",
+			  num - 2);
+		int ch;
+		while ((ch = fgetc(c->f)) != EOF && ch != '\n')
+			;
+	}
+	c->continuation = str[0] == ' ' || str[0] == '\t';
+	return str;
+}
+
+static struct kq_test *current(struct kq_suite *s)
+{
+	return s->ntests ? &s->tests[s->ntests - 1] : NULL;
+}
+
+static void test_defaults(struct kq_test *t)
+{
+	t->vcpus = 1;
+	t->mem_bytes = 0;
+	t->backing = KQ_BACK_ANON;
+	t->page_size = KQ_PG_4K;
+	t->pin = KQ_PIN_NONE;
+	t->time_limit_s = 60;
+	t->time_goal_ms = 1000;
+	t->quick_time_goal_ms = 100;
+}
+
+static int new_section(struct parse_ctx *c, const char *name)
+{
+	struct kq_suite *s = c->s;
+	for (int i = 0; i < s->ntests; i++)
+		if (strcmp(s->tests[i].name, name) == 0) {
+			add_error(s, c->path, c->line, "duplicate section [%s] (first at line %d)",
+				  name, s->tests[i].line);
+			break;
+		}
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
+			add_error(s, c->path, c->line,
+				  "section [%s]: test names use letters, digits, '.', '_' and '-'",
+				  name);
+			break;
+		}
+	if (strlen(name) >= sizeof(s->tests[0].name))
+		add_error(s, c->path, c->line, "section [%s]: name longer than %zu characters",
+			  name, sizeof(s->tests[0].name) - 1);
+	struct kq_test *t = realloc(s->tests, (size_t)(s->ntests + 1) * sizeof(*t));
+	if (!t)
+		return 0;
+	s->tests = t;
+	t = &s->tests[s->ntests++];
+	memset(t, 0, sizeof(*t));
+	test_defaults(t);
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(t->file, sizeof(t->file), "%s", c->path);
+	t->line = c->line;
+	c->workload_set = c->steps_set = false;
+	return 1;
+}
+
+static int parse_groups(struct parse_ctx *c, struct kq_test *t, const char *v)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *save, *g = strtok_r(buf, " ,\t", &save); g; g = strtok_r(NULL, " ,\t", &save)) {
+		if (t->ngroups == KQ_MAX_GROUPS || strlen(g) >= sizeof(t->groups[0])) {
+			add_error(c->s, c->path, c->line, "groups: at most %d names of %zu characters",
+				  KQ_MAX_GROUPS, sizeof(t->groups[0]) - 1);
+			return -1;
+		}
+		snprintf(t->groups[t->ngroups++], sizeof(t->groups[0]), "%s", g);
+	}
+	return 0;
+}
+
+static int parse_pin(struct parse_ctx *c, struct kq_test *t, const char *v)
+{
+	if (strcmp(v, "none") == 0)
+		return t->pin = KQ_PIN_NONE, 0;
+	if (strcmp(v, "compact") == 0)
+		return t->pin = KQ_PIN_COMPACT, 0;
+	if (strcmp(v, "spread") == 0)
+		return t->pin = KQ_PIN_SPREAD, 0;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", v);
+	t->pin = KQ_PIN_LIST;
+	t->npin_cpus = 0;
+	for (char *save, *p = strtok_r(buf, " ,", &save); p; p = strtok_r(NULL, " ,", &save)) {
+		int64_t cpu;
+		if (kq_parse_int(p, &cpu) < 0 || cpu < 0 || cpu >= 4096 || t->npin_cpus == KQ_MAX_CPUS)
+			return -1;
+		t->pin_cpus[t->npin_cpus++] = (int)cpu;
+	}
+	return t->npin_cpus ? 0 : -1;
+}
+
+static int parse_threshold(struct parse_ctx *c, struct kq_test *t, const char *key, const char *v)
+{
+	/* max.<metric>.<stat> or min.<metric>.<stat>; the metric may contain dots. */
+	bool is_max = strncmp(key, "max.", 4) == 0;
+	const char *metric = key + 4, *dot = strrchr(metric, '.');
+	static const char *const stats[] = {"median", "mean", "p99", "min", "max", "value", "stddev"};
+	if (!dot || dot == metric) {
+		add_error(c->s, c->path, c->line, "%s: expected %s.<metric>.<statistic>", key,
+			  is_max ? "max" : "min");
+		return -1;
+	}
+	bool known = false;
+	for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
+		known |= strcmp(dot + 1, stats[i]) == 0;
+	if (!known) {
+		add_error(c->s, c->path, c->line,
+			  "%s: unknown statistic '%s' (median, mean, p99, min, max, stddev, value)", key,
+			  dot + 1);
+		return -1;
+	}
+	if (t->nthresholds == KQ_MAX_THRESH || (size_t)(dot - metric) >= sizeof(t->thresholds[0].metric)) {
+		add_error(c->s, c->path, c->line, "%s: too many thresholds or metric name too long", key);
+		return -1;
+	}
+	struct kq_threshold *th = &t->thresholds[t->nthresholds];
+	if (kq_parse_double(v, &th->limit) < 0) {
+		add_error(c->s, c->path, c->line, "%s = '%s': not a number", key, v);
+		return -1;
+	}
+	snprintf(th->metric, sizeof(th->metric), "%.*s", (int)(dot - metric), metric);
+	snprintf(th->stat, sizeof(th->stat), "%s", dot + 1);
+	th->is_max = is_max;
+	th->line = c->line;
+	t->nthresholds++;
+	return 0;
+}
+
+/* Returns 0 when the key is generic (handled or reported), 1 when it belongs to the workload. */
+static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, const char *v)
+{
+	struct kq_suite *s = c->s;
+	int64_t i;
+	double d;
+	uint64_t u;
+	bool b;
+	int e;
+#define BAD(what) add_error(s, c->path, c->line, "%s = '%s': %s", k, v, what)
+	if (strcmp(k, "workload") == 0) {
+		if (!kq_driver_find(v))
+			BAD("unknown workload (see `kvmqual list --workloads`)");
+		snprintf(t->workload, sizeof(t->workload), "%s", v);
+		c->workload_set = true;
+	} else if (strcmp(k, "groups") == 0) {
+		parse_groups(c, t, v);
+	} else if (strcmp(k, "default") == 0) {
+		if (kq_parse_yes_no(v, &b) < 0)
+			BAD("expected yes or no");
+		t->default_off = !b;
+	} else if (strcmp(k, "description") == 0) {
+		/* informative only */
+	} else if (strcmp(k, "vcpus") == 0) {
+		if (kq_parse_int(v, &i) < 0 || i < 1 || i > 64)
+			BAD("expected a whole number from 1 to 64");
+		else
+			t->vcpus = (int)i;
+	} else if (strcmp(k, "memory") == 0) {
+		if (kq_parse_size(v, &u) < 0 || u > (1ULL << 40))
+			BAD("expected a size such as 64M or 1G (at most 1T)");
+		else
+			t->mem_bytes = u;
+	} else if (strcmp(k, "backing") == 0) {
+		if ((e = kq_backing_parse(v)) < 0)
+			BAD("expected anon, thp, hugetlb-2m, hugetlb-1g or memfd");
+		else
+			t->backing = (enum kq_backing)e;
+	} else if (strcmp(k, "page_size") == 0) {
+		if ((e = kq_page_size_parse(v)) < 0)
+			BAD("expected 4K, 2M or 1G");
+		else
+			t->page_size = (enum kq_pagesz)e;
+	} else if (strcmp(k, "pin") == 0) {
+		if (parse_pin(c, t, v) < 0)
+			BAD("expected none, compact, spread or a list of CPU numbers");
+	} else if (strcmp(k, "time_limit") == 0) {
+		if (kq_parse_duration_s(v, &d) < 0 || d <= 0)
+			BAD("expected a duration such as 30 or 30s");
+		else
+			t->time_limit_s = d;
+	} else if (strcmp(k, "time_goal") == 0 || strcmp(k, "quick_time_goal") == 0) {
+		if (kq_parse_duration_s(v, &d) < 0 || d <= 0)
+			BAD("expected a duration such as 500ms");
+		else if (k[0] == 't')
+			t->time_goal_ms = d * 1e3;
+		else
+			t->quick_time_goal_ms = d * 1e3;
+	} else if (strcmp(k, "requires") == 0) {
+		if (strlen(v) >= sizeof(t->requires))
+			BAD("too long");
+		snprintf(t->requires, sizeof(t->requires), "%s", v);
+	} else if (strcmp(k, "steps") == 0) {
+		if (strlen(v) >= sizeof(t->steps))
+			BAD("too long");
+		snprintf(t->steps, sizeof(t->steps), "%s", v);
+		c->steps_set = true;
+	} else if (strncmp(k, "max.", 4) == 0 || strncmp(k, "min.", 4) == 0) {
+		parse_threshold(c, t, k, v);
+	} else {
+		return 1;
+	}
+#undef BAD
+	return 0;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *c = user;
+	struct kq_suite *s = c->s;
+	struct kq_test *t = current(s);
+	if (!t || strcmp(t->name, section) != 0) {
+		if (!section[0]) {
+			add_error(s, c->path, c->line, "'%s' outside any [section]", name);
+			return 1;
+		}
+		if (!new_section(c, section))
+			return 0;
+		t = current(s);
+	}
+	if (!name)
+		return 1;
+	if (c->continuation && strcmp(name, c->last_key) == 0) {
+		/* An indented line continues the previous value: only steps grow. */
+		if (strcmp(name, "steps") == 0) {
+			size_t used = strlen(t->steps);
+			if (used + strlen(value) + 2 >= sizeof(t->steps))
+				add_error(s, c->path, c->line, "steps: script too long");
+			else
+				snprintf(t->steps + used, sizeof(t->steps) - used, "; %s", value);
+		} else {
+			add_error(s, c->path, c->line, "'%s' does not take a multi-line value", name);
+		}
+		return 1;
+	}
+	snprintf(c->last_key, sizeof(c->last_key), "%s", name);
+	if (strlen(name) >= sizeof(t->params[0].key)) {
+		add_error(s, c->path, c->line, "key '%s' is too long", name);
+		return 1;
+	}
+	for (int i = 0; i < t->nparams; i++)
+		if (strcmp(t->params[i].key, name) == 0) {
+			add_error(s, c->path, c->line, "duplicate key '%s' (first at line %d)", name,
+				  t->params[i].line);
+			return 1;
+		}
+	if (generic_key(c, t, name, value) == 0) {
+		/* Remember generic keys too, so duplicates are caught. */
+		if (t->nparams < KQ_MAX_PARAMS) {
+			struct kq_param *p = &t->params[t->nparams++];
+			snprintf(p->key, sizeof(p->key), "%s", name);
+			p->value[0] = 0;
+			p->line = -c->line; /* negative: generic, not a workload parameter */
+		}
+		return 1;
+	}
+	if (t->nparams == KQ_MAX_PARAMS) {
+		add_error(s, c->path, c->line, "too many keys in [%s]", section);
+		return 1;
+	}
+	if (strlen(value) >= sizeof(t->params[0].value)) {
+		add_error(s, c->path, c->line, "%s: value too long", name);
+		return 1;
+	}
+	struct kq_param *p = &t->params[t->nparams++];
+	snprintf(p->key, sizeof(p->key), "%s", name);
+	snprintf(p->value, sizeof(p->value), "%s", value);
+	p->line = c->line;
+	return 1;
+}
+
+static int check_param_value(const struct kq_param_spec *sp, const char *v)
+{
+	int64_t i;
+	double d;
+	bool b;
+	uint64_t u;
+	switch (sp->type) {
+	case KQ_PT_INT:
+	case KQ_PT_U64:
+		return kq_parse_int(v, &i) < 0 || (sp->type == KQ_PT_U64 && i < 0) ? -1 : 0;
+	case KQ_PT_DOUBLE:
+		return kq_parse_double(v, &d);
+	case KQ_PT_BOOL:
+		return kq_parse_yes_no(v, &b);
+	case KQ_PT_SIZE:
+		return kq_parse_size(v, &u);
+	case KQ_PT_STRING:
+		return 0;
+	}
+	return -1;
+}
+
+static const char *type_name(enum kq_param_type t)
+{
+	static const char *const n[] = {"text", "a whole number", "a non-negative whole number",
+					"a number", "yes or no", "a size such as 64M"};
+	return n[t];
+}
+
+/* After the whole file: each test has a workload, and its keys are the driver's. */
+static void validate(struct kq_suite *s)
+{
+	for (int ti = 0; ti < s->ntests; ti++) {
+		struct kq_test *t = &s->tests[ti];
+		if (!t->workload[0] && t->steps[0])
+			snprintf(t->workload, sizeof(t->workload), "steps");
+		if (!t->workload[0]) {
+			add_error(s, t->file, t->line, "[%s]: no workload (or steps) given", t->name);
+			continue;
+		}
+		const struct kq_driver *d = kq_driver_find(t->workload);
+		if (!d)
+			continue; /* already reported at its line */
+		if (t->steps[0]) {
+			struct kq_step steps[KQ_MAX_STEPS_ABI];
+			char err[256];
+			if (kq_steps_parse(t->steps, steps, KQ_MAX_STEPS_ABI, err, sizeof(err)) < 0)
+				add_error(s, t->file, t->line, "[%s] steps: %s", t->name, err);
+		}
+		for (int i = 0; i < t->nparams; i++) {
+			struct kq_param *p = &t->params[i];
+			if (p->line < 0)
+				continue;
+			const struct kq_param_spec *sp = d->params;
+			while (sp && sp->key && strcmp(sp->key, p->key) != 0)
+				sp++;
+			if (!sp || !sp->key) {
+				add_error(s, t->file, p->line, "unknown key '%s' for workload %s", p->key,
+					  t->workload);
+				continue;
+			}
+			if (check_param_value(sp, p->value) < 0)
+				add_error(s, t->file, p->line, "%s = '%s': expected %s", p->key, p->value,
+					  type_name(sp->type));
+		}
+		if (t->mem_bytes % kq_page_size_bytes(t->page_size))
+			add_error(s, t->file, t->line, "[%s]: memory must be a multiple of page_size %s",
+				  t->name, kq_page_size_name(t->page_size));
+		if (t->pin == KQ_PIN_LIST && t->npin_cpus < t->vcpus)
+			add_error(s, t->file, t->line, "[%s]: pin lists %d CPUs for %d vCPUs", t->name,
+				  t->npin_cpus, t->vcpus);
+	}
+}
+
+int kq_suite_load(struct kq_suite *s, const char *path)
+{
+	memset(s, 0, sizeof(*s));
+	struct parse_ctx c = {.s = s, .path = path};
+	c.f = fopen(path, "r");
+	if (!c.f) {
+		add_error(s, path, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	int r = ini_parse_stream(reader, &c, handler, &c);
+	fclose(c.f);
+	if (r > 0 && !c.too_long)
+		add_error(s, path, r, "syntax error (expected [section], key = value, or a comment)");
+	else if (r < 0)
+		add_error(s, path, 0, "parser failure (%d)", r);
+	validate(s);
+	if (s->nerrors) {
+		free(s->tests);
+		s->tests = NULL;
+		s->ntests = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void kq_suite_free(struct kq_suite *s)
+{
+	free(s->tests);
+	s->tests = NULL;
+	s->ntests = 0;
+}
+
+const struct kq_test *kq_suite_find(const struct kq_suite *s, const char *name)
+{
+	for (int i = 0; i < s->ntests; i++)
+		if (strcmp(s->tests[i].name, name) == 0)
+			return &s->tests[i];
+	return NULL;
+}
+
+bool kq_test_in_group(const struct kq_test *t, const char *group)
+{
+	for (int i = 0; i < t->ngroups; i++)
+		if (strcmp(t->groups[i], group) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,82 @@
+/* The driver registry and workload parameter accessors. */
+#include "runner/conf.h"
+#include "runner/test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KQ_MAX_DRIVERS 256
+
+static const struct kq_driver *drivers[KQ_MAX_DRIVERS];
+static size_t ndrivers;
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct kq_driver *const *)a)->name,
+		      (*(const struct kq_driver *const *)b)->name);
+}
+
+void kq_driver_register(const struct kq_driver *d)
+{
+	if (ndrivers == KQ_MAX_DRIVERS || kq_driver_find(d->name)) {
+		fprintf(stderr, "kvmqual: driver %s registered twice or too many drivers\n", d->name);
+		abort();
+	}
+	drivers[ndrivers++] = d;
+	qsort(drivers, ndrivers, sizeof(drivers[0]), by_name);
+}
+
+const struct kq_driver *kq_driver_find(const char *name)
+{
+	for (size_t i = 0; i < ndrivers; i++)
+		if (strcmp(drivers[i]->name, name) == 0)
+			return drivers[i];
+	return NULL;
+}
+
+const struct kq_driver *kq_driver_at(size_t i)
+{
+	return i < ndrivers ? drivers[i] : NULL;
+}
+
+const char *kq_test_param(const struct kq_test *t, const char *key, const char *def)
+{
+	for (int i = 0; i < t->nparams; i++)
+		if (t->params[i].line >= 0 && strcmp(t->params[i].key, key) == 0)
+			return t->params[i].value;
+	return def;
+}
+
+int64_t kq_test_param_int(const struct kq_test *t, const char *key, int64_t def)
+{
+	int64_t v;
+	const char *s = kq_test_param(t, key, NULL);
+	return s && kq_parse_int(s, &v) == 0 ? v : def;
+}
+
+double kq_test_param_double(const struct kq_test *t, const char *key, double def)
+{
+	double v;
+	const char *s = kq_test_param(t, key, NULL);
+	return s && kq_parse_double(s, &v) == 0 ? v : def;
+}
+
+bool kq_test_param_bool(const struct kq_test *t, const char *key, bool def)
+{
+	bool v;
+	const char *s = kq_test_param(t, key, NULL);
+	return s && kq_parse_yes_no(s, &v) == 0 ? v : def;
+}
+
+uint64_t kq_test_param_size(const struct kq_test *t, const char *key, uint64_t def)
+{
+	uint64_t v;
+	const char *s = kq_test_param(t, key, NULL);
+	return s && kq_parse_size(s, &v) == 0 ? v : def;
+}
+
+double kq_test_time_goal_ms(const struct kq_test *t, const struct kq_run_opts *o)
+{
+	return o->quick ? t->quick_time_goal_ms : t->time_goal_ms;
+}

@@ -1,0 +1,331 @@
+#include "runner/execute.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/vm.h"
+
+/* Extra time the child gets beyond the test's limit before SIGKILL: its own
+ * watchdog fires first and reports where the guest was. */
+#define KQ_KILL_GRACE_S 5.0
+#define KQ_STDERR_KEEP  4096
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(70);
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void __attribute__((noreturn)) child(const struct kq_test *t, const struct kq_run_opts *o,
+					    int out_fd, int err_fd)
+{
+	setpgid(0, 0);
+	/* Nothing a driver prints may reach the TAP stream on stdout. */
+	dup2(err_fd, STDOUT_FILENO);
+	dup2(err_fd, STDERR_FILENO);
+	close(err_fd);
+	struct kq_result res;
+	kq_result_init(&res, t->name);
+	const struct kq_driver *d = kq_driver_find(t->workload);
+	d->run(t, o, &res);
+	char *s = json_dumps(res.obj, JSON_COMPACT);
+	if (!s)
+		_exit(71);
+	write_all(out_fd, s, strlen(s));
+	_exit(0);
+}
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static int drain(int fd, struct buf *b, size_t keep_tail)
+{
+	char tmp[65536];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+	if (n <= 0)
+		return n < 0 && errno == EINTR ? 1 : 0;
+	char *p = realloc(b->data, b->len + (size_t)n + 1);
+	if (!p)
+		return 0;
+	b->data = p;
+	memcpy(b->data + b->len, tmp, (size_t)n);
+	b->len += (size_t)n;
+	if (keep_tail && b->len > keep_tail) {
+		memmove(b->data, b->data + b->len - keep_tail, keep_tail);
+		b->len = keep_tail;
+	}
+	b->data[b->len] = 0;
+	return 1;
+}
+
+static json_t *failure(const struct kq_test *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static json_t *failure(const struct kq_test *t, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct kq_result r;
+	kq_result_init(&r, t->name);
+	kq_result_set_status(&r, KQ_FAIL, "%s", msg);
+	return r.obj;
+}
+
+static void add_stderr(json_t *res, struct buf *err)
+{
+	if (!err->len)
+		return;
+	json_t *diag = json_object_get(res, "diagnostics");
+	char *save;
+	for (char *line = strtok_r(err->data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		json_array_append_new(diag, json_sprintf("stderr: %s", line));
+}
+
+static void add_config(const struct kq_test *t, json_t *res, double duration)
+{
+	json_t *groups = json_array();
+	for (int i = 0; i < t->ngroups; i++)
+		json_array_append_new(groups, json_string(t->groups[i]));
+	json_t *params = json_object();
+	for (int i = 0; i < t->nparams; i++)
+		if (t->params[i].line >= 0)
+			json_object_set_new(params, t->params[i].key, json_string(t->params[i].value));
+	json_object_set_new(res, "workload", json_string(t->workload));
+	json_object_set_new(res, "groups", groups);
+	json_object_set_new(res, "duration_s", json_real(duration));
+	json_object_set_new(res, "config",
+			    json_pack("{s:i, s:I, s:s, s:s, s:f, s:o}", "vcpus", t->vcpus, "memory",
+				      (json_int_t)t->mem_bytes, "backing", kq_backing_name(t->backing),
+				      "page_size", kq_page_size_name(t->page_size), "time_limit_s",
+				      t->time_limit_s, "params", params));
+	if (t->steps[0])
+		json_object_set_new(json_object_get(res, "config"), "steps", json_string(t->steps));
+}
+
+json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o)
+{
+	int outp[2], errp[2];
+	double t0 = now_s();
+	if (pipe2(outp, O_CLOEXEC) < 0)
+		return failure(t, "pipe: %s", strerror(errno));
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(outp[0]);
+		close(outp[1]);
+		return failure(t, "pipe: %s", strerror(errno));
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(outp[0]), close(outp[1]), close(errp[0]), close(errp[1]);
+		return failure(t, "fork: %s", strerror(e));
+	}
+	if (pid == 0) {
+		close(outp[0]);
+		close(errp[0]);
+		child(t, o, outp[1], errp[1]);
+	}
+	setpgid(pid, pid); /* also from here: no race with the child's own call */
+	close(outp[1]);
+	close(errp[1]);
+
+	struct buf out = {0}, err = {0};
+	double deadline = t0 + t->time_limit_s + KQ_KILL_GRACE_S;
+	bool killed = false;
+	struct pollfd fds[2] = {{outp[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
+	int open_fds = 2;
+	while (open_fds) {
+		double left = deadline - now_s();
+		if (left <= 0) {
+			kill(-pid, SIGKILL);
+			killed = true;
+			break;
+		}
+		int r = poll(fds, 2, (int)(left * 1000) + 1);
+		if (r < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2 && r > 0; i++) {
+			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (!drain(fds[i].fd, i ? &err : &out, i ? KQ_STDERR_KEEP : 0)) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i].fd >= 0)
+			close(fds[i].fd);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	double duration = now_s() - t0;
+
+	json_t *res = NULL;
+	if (killed) {
+		res = failure(t, "exceeded its time limit of %.1f s (+%.0f s grace) and was killed",
+			      t->time_limit_s, KQ_KILL_GRACE_S);
+	} else if (WIFSIGNALED(status)) {
+		res = failure(t, "crashed: killed by signal %d (SIG%s)", WTERMSIG(status),
+			      sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+	} else if (WEXITSTATUS(status) != 0 || !out.len) {
+		res = failure(t, "test process exited with status %d without a result",
+			      WEXITSTATUS(status));
+	} else {
+		json_error_t je;
+		res = json_loadb(out.data, out.len, 0, &je);
+		if (!res)
+			res = failure(t, "unreadable result from the test process: %s at byte %d",
+				      je.text, je.position);
+	}
+	add_stderr(res, &err);
+	add_config(t, res, duration);
+	free(out.data);
+	free(err.data);
+	return res;
+}
+
+static const char *stat_of(const json_t *m, const char *stat, double *v)
+{
+	const json_t *x = strcmp(stat, "value") == 0 ? json_object_get(m, "value")
+						      : json_object_get(json_object_get(m, "stats"), stat);
+	if (!json_is_number(x))
+		return "statistic not present in the metric";
+	*v = json_number_value(x);
+	return NULL;
+}
+
+void kq_apply_thresholds(const struct kq_test *t, json_t *res)
+{
+	if (!t->nthresholds)
+		return;
+	json_t *verdict = json_array();
+	json_object_set_new(res, "verdict", verdict);
+	bool measured = strcmp(json_string_value(json_object_get(res, "status")), "pass") == 0;
+	for (int i = 0; i < t->nthresholds; i++) {
+		const struct kq_threshold *th = &t->thresholds[i];
+		const json_t *m = NULL;
+		size_t k;
+		json_t *x;
+		json_array_foreach(json_object_get(res, "metrics"), k, x)
+		{
+			if (strcmp(json_string_value(json_object_get(x, "name")), th->metric) == 0)
+				m = x;
+		}
+		double v = 0;
+		const char *why = m ? stat_of(m, th->stat, &v) : "no such metric in the result";
+		bool okv = !why && (th->is_max ? v <= th->limit : v >= th->limit);
+		json_t *e = json_pack("{s:s, s:s, s:s, s:f, s:b}", "metric", th->metric, "stat",
+				      th->stat, "op", th->is_max ? "<=" : ">=", "limit", th->limit,
+				      "ok", okv);
+		if (!why)
+			json_object_set_new(e, "observed", json_real(v));
+		else
+			json_object_set_new(e, "error", json_string(why));
+		json_array_append_new(verdict, e);
+		if (measured && !okv) {
+			char msg[512];
+			if (why)
+				snprintf(msg, sizeof(msg), "threshold %s.%s (%s:%d): %s", th->metric,
+					 th->stat, t->file, th->line, why);
+			else
+				snprintf(msg, sizeof(msg), "%s %s %.6g is %s the limit %.6g (%s:%d)",
+					 th->metric, th->stat, v, th->is_max ? "above" : "below",
+					 th->limit, t->file, th->line);
+			const char *old = json_string_value(json_object_get(res, "status"));
+			if (strcmp(old, "fail") != 0) {
+				json_object_set_new(res, "status", json_string("fail"));
+				json_object_set_new(res, "reason", json_string(msg));
+			}
+		}
+	}
+}
+
+json_t *kq_merge_repeats(json_t **runs, int k)
+{
+	json_t *first = runs[0];
+	json_t *reps = json_array();
+	for (int r = 0; r < k; r++) {
+		const char *st = json_string_value(json_object_get(runs[r], "status"));
+		json_array_append_new(reps, json_pack("{s:i, s:s, s:O}", "repeat", r, "status", st,
+						      "reason", json_object_get(runs[r], "reason")));
+		if (r && strcmp(st, "fail") == 0 &&
+		    strcmp(json_string_value(json_object_get(first, "status")), "fail") != 0) {
+			json_object_set(first, "status", json_object_get(runs[r], "status"));
+			json_object_set_new(first, "reason",
+					    json_sprintf("repeat %d: %s", r,
+							 json_string_value(json_object_get(runs[r], "reason"))));
+		}
+	}
+	/* For each sample metric of the first run: the medians of all runs and their CV. */
+	json_t *metrics = json_object_get(first, "metrics"), *added = json_array();
+	size_t i;
+	json_t *m;
+	json_array_foreach(metrics, i, m)
+	{
+		if (!json_object_get(m, "stats"))
+			continue;
+		const char *name = json_string_value(json_object_get(m, "name"));
+		double med[64];
+		int n = 0;
+		for (int r = 0; r < k && n < 64; r++) {
+			size_t j;
+			json_t *x;
+			json_array_foreach(json_object_get(runs[r], "metrics"), j, x)
+			{
+				if (strcmp(json_string_value(json_object_get(x, "name")), name) == 0)
+					med[n++] = json_number_value(json_object_get(
+						json_object_get(x, "stats"), "median"));
+			}
+		}
+		if (n < 2)
+			continue;
+		double mean = 0, var = 0;
+		for (int j = 0; j < n; j++)
+			mean += med[j] / n;
+		for (int j = 0; j < n; j++)
+			var += (med[j] - mean) * (med[j] - mean) / (n - 1);
+		json_t *medians = json_array();
+		for (int j = 0; j < n; j++)
+			json_array_append_new(medians, json_real(med[j]));
+		json_t *cv = json_pack("{s:s++, s:s, s:f, s:O, s:o}", "name", name, ".median_cv",
+				       "unit", "ratio", "value", mean ? sqrt(var) / mean : 0, "labels",
+				       json_object_get(m, "labels"), "medians", medians);
+		json_array_append_new(added, cv);
+	}
+	json_array_extend(metrics, added);
+	json_decref(added);
+	json_object_set_new(first, "repeats", reps);
+	for (int r = 1; r < k; r++)
+		json_decref(runs[r]);
+	return first;
+}

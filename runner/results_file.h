@@ -1,0 +1,22 @@
+/* results.json of a run (docs/results-schema.md), rewritten atomically after
+ * every test so an interrupted run still leaves what it measured. */
+#ifndef KQ_RUNNER_RESULTS_FILE_H
+#define KQ_RUNNER_RESULTS_FILE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#define KQ_RESULTS_SCHEMA_VERSION "1.0"
+
+/* A new run document with tool, run, environment and host filled in. */
+json_t *kq_results_new(int argc, char **argv, const char *conf, bool quick, int repeat,
+		       const char *environment, json_t *host);
+void kq_results_add_test(json_t *doc, json_t *test);
+/* Sets summary, finish time and exit code; returns the exit code (0 or 1). */
+int kq_results_finish(json_t *doc);
+/* Writes DIR/results.json via a temporary file and rename. 0 or -1 (errno). */
+int kq_results_write(const json_t *doc, const char *dir);
+/* ISO 8601 UTC timestamp of now, in buf. */
+void kq_utc_now(char *buf, size_t len, bool compact);
+
+#endif
