@@ -1,5 +1,6 @@
 #include "reports/tap.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,96 @@ void kq_tap_header(FILE *f, int ntests)
 	fflush(f);
 }
 
+/* A double-quoted YAML string that TAP::Parser's YAMLish reader also reads
+ * back exactly: it knows only \\ \" \t \n \r \xHH escapes, and it takes
+ * "- word: ..." in a list for a mapping, so ": " is written ":\x20". */
+static void yaml_string_in(FILE *f, const char *s, bool in_list)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else if (in_list && c == ':' && s[1] == ' ')
+			fputs(":\\x20", f), s++;
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void yaml_string(FILE *f, const char *s)
+{
+	yaml_string_in(f, s, false);
+}
+
 void kq_yaml_scalar(FILE *f, const json_t *v)
 {
+	if (json_is_string(v)) {
+		yaml_string(f, json_string_value(v));
+		return;
+	}
 	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(10));
 	fputs(s ? s : "null", f);
 	free(s);
+}
+
+static void yaml_key(FILE *f, const char *k)
+{
+	bool plain = isalpha((unsigned char)k[0]);
+	for (const char *p = k; *p && plain; p++)
+		plain = isalnum((unsigned char)*p) || strchr("_.-", *p);
+	if (plain)
+		fputs(k, f);
+	else
+		yaml_string(f, k);
+}
+
+/* Block-style YAML for nested evidence, verdicts and diagnostics. */
+static void yaml_block(FILE *f, const json_t *v, int indent)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+	if (json_is_object(v) && json_object_size(v)) {
+		json_object_foreach((json_t *)v, key, x)
+		{
+			fprintf(f, "\n%*s", indent, "");
+			yaml_key(f, key);
+			fputs(":", f);
+			if ((json_is_object(x) && json_object_size(x)) ||
+			    (json_is_array(x) && json_array_size(x))) {
+				yaml_block(f, x, indent + 2);
+			} else {
+				fputc(' ', f);
+				kq_yaml_scalar(f, json_is_object(x) || json_is_array(x) ? json_null() : x);
+			}
+		}
+	} else if (json_is_array(v) && json_array_size(v)) {
+		json_array_foreach((json_t *)v, i, x)
+		{
+			fprintf(f, "\n%*s-", indent, "");
+			if ((json_is_object(x) && json_object_size(x)) ||
+			    (json_is_array(x) && json_array_size(x))) {
+				yaml_block(f, x, indent + 2);
+			} else if (json_is_string(x)) {
+				fputc(' ', f);
+				yaml_string_in(f, json_string_value(x), true);
+			} else {
+				fputc(' ', f);
+				kq_yaml_scalar(f, x);
+			}
+		}
+	} else {
+		fputc(' ', f);
+		kq_yaml_scalar(f, v);
+	}
 }
 
 /* TAP descriptions end at '#' (directive) and a newline ends the line. */
@@ -78,33 +164,12 @@ void kq_tap_result(FILE *f, int number, const json_t *t)
 		json_t *m;
 		json_array_foreach((json_t *)metrics, i, m) metric_line(f, m);
 	}
-	const json_t *verdict = json_object_get(t, "verdict");
-	if (json_array_size(verdict)) {
-		fputs("  verdict:\n", f);
-		size_t i;
-		json_t *v;
-		json_array_foreach((json_t *)verdict, i, v)
-		{
-			fputs("    - ", f);
-			kq_yaml_scalar(f, v);
-			fputc('\n', f);
-		}
-	}
-	const json_t *ev = json_object_get(t, "evidence");
-	if (json_object_size(ev)) {
-		fputs("  evidence: ", f);
-		kq_yaml_scalar(f, ev);
-		fputc('\n', f);
-	}
-	const json_t *diag = json_object_get(t, "diagnostics");
-	if (json_array_size(diag)) {
-		fputs("  diagnostics:\n", f);
-		size_t i;
-		json_t *d;
-		json_array_foreach((json_t *)diag, i, d)
-		{
-			fputs("    - ", f);
-			kq_yaml_scalar(f, d);
+	static const char *const blocks[] = {"verdict", "repeats", "evidence", "diagnostics"};
+	for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++) {
+		const json_t *v = json_object_get(t, blocks[b]);
+		if (json_object_size(v) || json_array_size(v)) {
+			fprintf(f, "  %s:", blocks[b]);
+			yaml_block(f, v, 4);
 			fputc('\n', f);
 		}
 	}

@@ -1,4 +1,5 @@
 #include "runner/conf.h"
+#include "probes/kvm_caps.h"
 #include "runner/steps_parse.h"
 
 #include <ctype.h>
@@ -15,6 +16,7 @@ struct parse_ctx {
 	const char *path;
 	FILE *f;
 	int line;           /* line the reader last returned */
+	int section_line;   /* line of the last [section] header */
 	bool continuation;  /* that line started with whitespace (inih multi-line) */
 	bool too_long;
 	char last_key[48];  /* for continuation lines */
@@ -151,6 +153,10 @@ static char *reader(char *str, int num, void *stream)
 			;
 	}
 	c->continuation = str[0] == ' ' || str[0] == '\t';
+	/* inih calls the handler on a section's first key, not its header. */
+	const char *p = str + strspn(str, " \t");
+	if (*p == '[')
+		c->section_line = c->line;
 	return str;
 }
 
@@ -176,19 +182,19 @@ static int new_section(struct parse_ctx *c, const char *name)
 	struct kq_suite *s = c->s;
 	for (int i = 0; i < s->ntests; i++)
 		if (strcmp(s->tests[i].name, name) == 0) {
-			add_error(s, c->path, c->line, "duplicate section [%s] (first at line %d)",
-				  name, s->tests[i].line);
+			add_error(s, c->path, c->section_line,
+				  "duplicate section [%s] (first at line %d)", name, s->tests[i].line);
 			break;
 		}
 	for (const char *p = name; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
-			add_error(s, c->path, c->line,
+			add_error(s, c->path, c->section_line,
 				  "section [%s]: test names use letters, digits, '.', '_' and '-'",
 				  name);
 			break;
 		}
 	if (strlen(name) >= sizeof(s->tests[0].name))
-		add_error(s, c->path, c->line, "section [%s]: name longer than %zu characters",
+		add_error(s, c->path, c->section_line, "section [%s]: name longer than %zu characters",
 			  name, sizeof(s->tests[0].name) - 1);
 	struct kq_test *t = realloc(s->tests, (size_t)(s->ntests + 1) * sizeof(*t));
 	if (!t)
@@ -199,7 +205,7 @@ static int new_section(struct parse_ctx *c, const char *name)
 	test_defaults(t);
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	snprintf(t->file, sizeof(t->file), "%s", c->path);
-	t->line = c->line;
+	t->line = c->section_line;
 	c->workload_set = c->steps_set = false;
 	return 1;
 }
@@ -339,6 +345,12 @@ static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, co
 		if (strlen(v) >= sizeof(t->requires))
 			BAD("too long");
 		snprintf(t->requires, sizeof(t->requires), "%s", v);
+		char buf[256], *save;
+		snprintf(buf, sizeof(buf), "%s", v);
+		for (char *n = strtok_r(buf, " ,", &save); n; n = strtok_r(NULL, " ,", &save))
+			if (!kq_kvm_cap_by_name(n))
+				add_error(s, c->path, c->line,
+					  "requires: unknown KVM capability '%s' (see `kvmqual probe`)", n);
 	} else if (strcmp(k, "steps") == 0) {
 		if (strlen(v) >= sizeof(t->steps))
 			BAD("too long");
@@ -358,7 +370,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	struct parse_ctx *c = user;
 	struct kq_suite *s = c->s;
 	struct kq_test *t = current(s);
-	if (!t || strcmp(t->name, section) != 0) {
+	/* A new header line starts a new test, even when it repeats a name. */
+	if (!t || strcmp(t->name, section) != 0 || t->line != c->section_line) {
 		if (!section[0]) {
 			add_error(s, c->path, c->line, "'%s' outside any [section]", name);
 			return 1;
@@ -390,7 +403,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	for (int i = 0; i < t->nparams; i++)
 		if (strcmp(t->params[i].key, name) == 0) {
 			add_error(s, c->path, c->line, "duplicate key '%s' (first at line %d)", name,
-				  t->params[i].line);
+				  abs(t->params[i].line));
 			return 1;
 		}
 	if (generic_key(c, t, name, value) == 0) {
@@ -447,6 +460,15 @@ static const char *type_name(enum kq_param_type t)
 	return n[t];
 }
 
+/* The line of a generic key (kept negated among the params), else the section's. */
+static int key_line(const struct kq_test *t, const char *key)
+{
+	for (int i = 0; i < t->nparams; i++)
+		if (t->params[i].line < 0 && strcmp(t->params[i].key, key) == 0)
+			return -t->params[i].line;
+	return t->line;
+}
+
 /* After the whole file: each test has a workload, and its keys are the driver's. */
 static void validate(struct kq_suite *s)
 {
@@ -465,7 +487,7 @@ static void validate(struct kq_suite *s)
 			struct kq_step steps[KQ_MAX_STEPS_ABI];
 			char err[256];
 			if (kq_steps_parse(t->steps, steps, KQ_MAX_STEPS_ABI, err, sizeof(err)) < 0)
-				add_error(s, t->file, t->line, "[%s] steps: %s", t->name, err);
+				add_error(s, t->file, key_line(t, "steps"), "steps: %s", err);
 		}
 		for (int i = 0; i < t->nparams; i++) {
 			struct kq_param *p = &t->params[i];
@@ -484,10 +506,11 @@ static void validate(struct kq_suite *s)
 					  type_name(sp->type));
 		}
 		if (t->mem_bytes % kq_page_size_bytes(t->page_size))
-			add_error(s, t->file, t->line, "[%s]: memory must be a multiple of page_size %s",
-				  t->name, kq_page_size_name(t->page_size));
+			add_error(s, t->file, key_line(t, "memory"),
+				  "memory must be a multiple of page_size %s",
+				  kq_page_size_name(t->page_size));
 		if (t->pin == KQ_PIN_LIST && t->npin_cpus < t->vcpus)
-			add_error(s, t->file, t->line, "[%s]: pin lists %d CPUs for %d vCPUs", t->name,
+			add_error(s, t->file, key_line(t, "pin"), "pin lists %d CPUs for %d vCPUs",
 				  t->npin_cpus, t->vcpus);
 	}
 }

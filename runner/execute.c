@@ -276,8 +276,9 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 	json_t *reps = json_array();
 	for (int r = 0; r < k; r++) {
 		const char *st = json_string_value(json_object_get(runs[r], "status"));
-		json_array_append_new(reps, json_pack("{s:i, s:s, s:O}", "repeat", r, "status", st,
-						      "reason", json_object_get(runs[r], "reason")));
+		const char *why = json_string_value(json_object_get(runs[r], "reason"));
+		json_array_append_new(reps, json_pack("{s:i, s:s, s:s}", "repeat", r, "status", st,
+						      "reason", why ? why : ""));
 		if (r && strcmp(st, "fail") == 0 &&
 		    strcmp(json_string_value(json_object_get(first, "status")), "fail") != 0) {
 			json_object_set(first, "status", json_object_get(runs[r], "status"));
@@ -317,9 +318,9 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 		json_t *medians = json_array();
 		for (int j = 0; j < n; j++)
 			json_array_append_new(medians, json_real(med[j]));
-		json_t *cv = json_pack("{s:s++, s:s, s:f, s:O, s:o}", "name", name, ".median_cv",
+		json_t *cv = json_pack("{s:s+, s:s, s:f, s:o, s:o}", "name", name, ".median_cv",
 				       "unit", "ratio", "value", mean ? sqrt(var) / mean : 0, "labels",
-				       json_object_get(m, "labels"), "medians", medians);
+				       json_deep_copy(json_object_get(m, "labels")), "medians", medians);
 		json_array_append_new(added, cv);
 	}
 	json_array_extend(metrics, added);
