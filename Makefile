@@ -12,7 +12,8 @@ ifeq ($(SAN),1)
   BUILD := build-san
 endif
 
-CPPFLAGS += -I. -D_GNU_SOURCE -MMD -MP
+CPPFLAGS += -I. -D_GNU_SOURCE
+DEPFLAGS  = -MMD -MP -MF $(BUILD)/deps/$(subst /,_,$@).d
 CFLAGS   += $(CSTD) $(WARN) $(OPT) $(SANF) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS  += $(SANF)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
@@ -30,15 +31,16 @@ GUEST_ASM   := $(wildcard guest/*.S)
 GUEST_OBJ   := $(GUEST_SRC:%.c=$(BUILD)/guest/obj/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/obj/%.o)
 GUEST_CFLAGS := -std=gnu11 $(WARN) -O2 -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -nostdlib \
-	-fno-asynchronous-unwind-tables -fno-builtin -fcf-protection=none -I. -MMD -MP
+	-fno-asynchronous-unwind-tables -fno-builtin -fcf-protection=none -I.
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_SRC := $(wildcard tests/integration/*.c)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
-.PHONY: all deps run check check-unit check-kvm bench format format-check clean
-all: deps $(BUILD)/kvmqual $(UNIT_BIN) $(INTEG_BIN)
+.PHONY: all deps check-build run check bench format format-check clean
+all: deps $(BUILD)/kvmqual check-build
+check-build: $(BUILD)/kvmqual $(UNIT_BIN) $(INTEG_BIN)
 
 # Installs missing Debian packages only when a needed header or tool is absent.
 deps:
@@ -49,24 +51,24 @@ $(BUILD)/kvmqual: $(BUILD)/runner/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c | deps
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@mkdir -p $(dir $@) $(BUILD)/deps
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	@mkdir -p $(dir $@) $(BUILD)/deps
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	@mkdir -p $(dir $@) $(BUILD)/deps
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/guest/obj/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+	@mkdir -p $(dir $@) $(BUILD)/deps
+	$(CC) $(GUEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/guest/obj/%.o: %.S
-	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+	@mkdir -p $(dir $@) $(BUILD)/deps
+	$(CC) $(GUEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/guest/guest.elf: $(GUEST_OBJ) guest/guest.ld
 	$(CC) $(GUEST_CFLAGS) -static -Wl,--build-id=none,--no-warn-rwx-segments -T guest/guest.ld -o $@ $(GUEST_OBJ) -lgcc
@@ -78,7 +80,7 @@ $(BUILD)/guest/guest_blob.o: vmm/guest_blob.S $(BUILD)/guest/guest.bin
 	@mkdir -p $(dir $@)
 	$(CC) -c -DGUEST_BIN='"$(BUILD)/guest/guest.bin"' -o $@ $<
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(wildcard $(BUILD)/deps/*.d)
 
 # `make run`: the default suite; in the emulated host when /dev/kvm is absent.
 RUN_ARGS ?=

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `make check`: every stage runs even when an earlier one fails; the last line
+# counts the stages that passed and failed, and the exit status is non-zero
+# on any failure.
+#   1. unit tests, natively
+#   2. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   3. host-side script tests (no KVM needed: reports, sandbox)
+#   4. KVM integration tests natively, where this host has a usable /dev/kvm
+#   5. KVM integration tests inside the emulated KVM host (ci/sandbox.sh),
+#      always: it is how hosts without /dev/kvm test KVM, so it must keep working
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+passed=0
+failed=0
+failed_names=()
+
+stage() {
+	local name=$1
+	shift
+	echo
+	echo "== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failed_names+=("$name")
+	fi
+}
+
+kvm_usable() {
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+		"$BUILD/kvmqual" run --test exit.cpuid --quick --out "$(mktemp -d)" >/dev/null 2>&1
+}
+
+shopt -s nullglob
+unit=("$BUILD"/tests/unit/*)
+integ=("$BUILD"/tests/integration/* tests/integration/*.sh)
+host_scripts=(tests/report/*.sh tests/sandbox/*.sh)
+
+stage "unit tests" prove --exec '' "${unit[@]}"
+stage "unit tests under ASan+UBSan" sh -c \
+	'make -s SAN=1 check-build >/dev/null && prove --exec "" build-san/tests/unit/*'
+if [ ${#host_scripts[@]} -gt 0 ]; then
+	stage "host script tests" prove --exec '' "${host_scripts[@]}"
+fi
+if kvm_usable; then
+	stage "KVM integration tests, native /dev/kvm" prove --exec '' "${integ[@]}"
+else
+	echo
+	echo "== KVM integration tests, native: skipped, this host has no usable /dev/kvm"
+fi
+stage "KVM integration tests in the emulated KVM host" \
+	ci/sandbox.sh --timeout "${KVMQUAL_SANDBOX_TIMEOUT:-1800}" -- prove --exec '' "${integ[@]}"
+
+echo
+if [ $failed -gt 0 ]; then
+	printf 'failed stage: %s\n' "${failed_names[@]}"
+fi
+echo "check: $passed passed, $failed failed"
+[ $failed -eq 0 ]
