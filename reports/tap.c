@@ -80,7 +80,7 @@ static void yaml_block(FILE *f, const json_t *v, int indent)
 				yaml_block(f, x, indent + 2);
 			} else {
 				fputc(' ', f);
-				kq_yaml_scalar(f, json_is_object(x) || json_is_array(x) ? json_null() : x);
+				kq_yaml_scalar(f, x); /* a scalar, or an empty {} or [] */
 			}
 		}
 	} else if (json_is_array(v) && json_array_size(v)) {

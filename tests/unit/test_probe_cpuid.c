@@ -24,8 +24,8 @@ static const char *joined(json_t *a)
 	size_t i, w = 0;
 	json_t *v;
 	buf[0] = '\0';
-	json_array_foreach(a, i, v) w += (size_t)snprintf(buf + w, sizeof(buf) - w, "%s%s",
-							   i ? " " : "", json_string_value(v));
+	json_array_foreach(a, i, v) w +=
+	    (size_t)snprintf(buf + w, sizeof(buf) - w, "%s%s", i ? " " : "", json_string_value(v));
 	return buf;
 }
 
@@ -56,10 +56,11 @@ static void intel(void)
 	is_str(joined(json_object_get(d, "speculation")),
 	       "md_clear spec_ctrl stibp flush_l1d arch_capabilities spec_ctrl_ssbd",
 	       "leaf 7 speculation controls");
-	is_str(joined(json_object_get(d, "features")),
-	       "tsc pae apic ht vmx pcid x2apic tsc_deadline xsave turbo arat fsgsbase "
-	       "tsc_adjust hle smep invpcid rtm avx512f smap pku nx pdpe1gb rdtscp lm invariant_tsc",
-	       "features");
+	is_str(
+	    joined(json_object_get(d, "features")),
+	    "tsc pae apic ht vmx pcid x2apic tsc_deadline xsave turbo arat fsgsbase "
+	    "tsc_adjust hle smep invpcid rtm avx512f smap pku nx pdpe1gb rdtscp lm invariant_tsc",
+	    "features");
 	is_int(json_integer_value(json_object_get(d, "phys_addr_bits")), 46, "46 physical bits");
 	is_int(json_integer_value(json_object_get(d, "virt_addr_bits")), 48, "48 virtual bits");
 	is_int(json_integer_value(json_object_get(d, "tsc_hz_cpuid")), 2100000000,
@@ -100,15 +101,15 @@ static void amd_recorded(void)
 }
 
 static const char svm_dump[] =
-	"CPU 0:\n"
-	"   0x00000000 0x00: eax=0x00000010 ebx=0x68747541 ecx=0x444d4163 edx=0x69746e65\n"
-	"   0x00000001 0x00: eax=0x00a10f11 ebx=0x00000000 ecx=0x7ed8320b edx=0x178bfbff\n"
-	"   0x80000000 0x00: eax=0x80000021 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n"
-	"   0x80000001 0x00: eax=0x00000000 ebx=0x00000000 ecx=0x00000004 edx=0x2c000000\n"
-	"   0x8000000a 0x00: eax=0x00000001 ebx=0x00008000 ecx=0x00000000 edx=0x02002009\n"
-	"   0x8000001f 0x00: eax=0x0000001b ebx=0x0000116f ecx=0x000001fd edx=0x00000064\n"
-	"CPU 1:\n"
-	"   0x00000000 0x00: eax=0x00000001 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n";
+    "CPU 0:\n"
+    "   0x00000000 0x00: eax=0x00000010 ebx=0x68747541 ecx=0x444d4163 edx=0x69746e65\n"
+    "   0x00000001 0x00: eax=0x00a10f11 ebx=0x00000000 ecx=0x7ed8320b edx=0x178bfbff\n"
+    "   0x80000000 0x00: eax=0x80000021 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n"
+    "   0x80000001 0x00: eax=0x00000000 ebx=0x00000000 ecx=0x00000004 edx=0x2c000000\n"
+    "   0x8000000a 0x00: eax=0x00000001 ebx=0x00008000 ecx=0x00000000 edx=0x02002009\n"
+    "   0x8000001f 0x00: eax=0x0000001b ebx=0x0000116f ecx=0x000001fd edx=0x00000064\n"
+    "CPU 1:\n"
+    "   0x00000000 0x00: eax=0x00000001 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n";
 
 static void svm(void)
 {
@@ -136,9 +137,8 @@ static void svm(void)
 	is_str(why, "cpuid dump line 2 malformed: '0x00000001 0x00: eax=zz'", "line named");
 	is_int(kq_cpuid_parse(&bad, "no leaves here\n", why, sizeof(why)), -1, "no leaves");
 	is_str(why, "no CPUID leaves in the dump", "reason: no leaves");
-	is_int(kq_cpuid_parse(&bad,
-			      "0x00000000 0x00: eax=0x1 ebx=0x2 ecx=0x3 edx=0x4 trailing\n", why,
-			      sizeof(why)),
+	is_int(kq_cpuid_parse(&bad, "0x00000000 0x00: eax=0x1 ebx=0x2 ecx=0x3 edx=0x4 trailing\n",
+			      why, sizeof(why)),
 	       -1, "trailing text rejected");
 	kq_cpuid_free(&bad);
 	is_str(kq_cpuid_hv_name("TCGTCGTCGTCG"), "QEMU TCG", "TCG named");

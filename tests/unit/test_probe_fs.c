@@ -99,7 +99,8 @@ static void reading(void)
 	ok(json_is_null(json_object_get(j, "value")), "unknown marker has value null");
 	json_decref(j);
 	j = kq_fs_json_str(broken, "/proc/sys/kernel/osrelease");
-	is_str(kq_unknown_reason(j), "/proc/sys/kernel/osrelease: empty", "empty string is unknown");
+	is_str(kq_unknown_reason(j), "/proc/sys/kernel/osrelease: empty",
+	       "empty string is unknown");
 	json_decref(j);
 	j = kq_fs_json_text(broken, "/proc/sys/kernel/osrelease");
 	ok(json_is_string(j) && !strcmp(json_string_value(j), ""), "json_text keeps \"\"");
@@ -121,8 +122,8 @@ static void reading(void)
 	is_str(kq_unknown_reason(NULL), "absent", "absent value");
 
 	char **names;
-	int n = kq_fs_list(broken, "/sys/devices/system/cpu/vulnerabilities", &names, why,
-			   sizeof(why));
+	int n =
+	    kq_fs_list(broken, "/sys/devices/system/cpu/vulnerabilities", &names, why, sizeof(why));
 	is_int(n, 8, "eight vulnerability entries");
 	if (n == 8) {
 		is_str(names[0], "itlb_multihit", "sorted: first");
@@ -181,8 +182,8 @@ static void special_files(void)
 	/* recording copies what was read from the live host */
 	kq_fs_record_to(dir);
 	char live[256];
-	ssize_t n = kq_fs_read("", "/proc/sys/kernel/osrelease", live, sizeof(live), why,
-			       sizeof(why));
+	ssize_t n =
+	    kq_fs_read("", "/proc/sys/kernel/osrelease", live, sizeof(live), why, sizeof(why));
 	kq_fs_record_to(NULL);
 	ok(n > 0, "live osrelease read");
 	is_int(kq_fs_read(dir, "/proc/sys/kernel/osrelease", buf, sizeof(buf), why, sizeof(why)), n,

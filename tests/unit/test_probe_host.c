@@ -117,8 +117,8 @@ static void intel(void)
 	is_str(str("memory.numa_nodes.node1.cpulist"), "4-7,12-15", "node1 CPUs");
 	is_int(num("memory.numa_nodes.node1.mem_total_kb"), 65536000, "node1 memory");
 	is_int(json_array_size(at("memory.hugetlbfs_mounts")), 2, "two hugetlbfs mounts");
-	is_str(json_string_value(json_object_get(json_array_get(at("memory.hugetlbfs_mounts"), 1),
-						 "pagesize")),
+	is_str(json_string_value(
+		   json_object_get(json_array_get(at("memory.hugetlbfs_mounts"), 1), "pagesize")),
 	       "1024M", "1G mount page size");
 	is_int(num("memory.ksm.run"), 1, "KSM on");
 	is_int(num("memory.ksm.pages_sharing"), 5400, "KSM sharing");
@@ -167,6 +167,30 @@ static void amd(void)
 	json_decref(fp);
 }
 
+static void emulated(void)
+{
+	fp = kq_probe_host(fixture("emulated-svm-host"));
+	is_str(str("environment"), "emulated", "emu: recorded as emulated");
+	is_str(str("cpu.brand"), "QEMU TCG CPU version 2.5+", "emu: TCG CPU");
+	is_str(str("cpu.cpuid.hypervisor.vendor"), "QEMU TCG", "emu: TCG signature");
+	is_str(str("cpu.virtualization.extension"), "svm", "emu: SVM");
+	ok(json_is_true(at("cpu.virtualization.nested_paging")), "emu: NPT from 0x8000000A");
+	ok(json_is_false(at("cpu.virtualization.apic_virtualization")), "emu: no AVIC");
+	is_int(num("cpu.cpuid.svm.asids"), 16, "emu: 16 ASIDs");
+	is_str(str("kvm.vendor_module"), "kvm_amd", "emu: kvm_amd");
+	is_str(str("kvm.modules.kvm_amd.parameters.npt"), "Y", "emu: npt=Y");
+	is_str(str("kvm.modules.kvm_amd.parameters.nrips"), "0", "emu: nrips=0");
+	is_int(num("kvm.capabilities.NESTED_STATE"), 4224, "emu: nested state size");
+	is_int(num("kvm.capabilities.DIRTY_LOG_RING"), 1048576, "emu: dirty ring of 1 MiB");
+	is_int(num("kvm.capabilities.TSC_CONTROL"), 0, "emu: no TSC scaling");
+	ok(arr_has("kvm.supported_cpuid.features", "pdpe1gb"), "emu: KVM offers 1G pages");
+	ok(!arr_has("cpu.cpuinfo.flags", "constant_tsc"), "emu: no constant_tsc");
+	is_str(str("kernel.clocksource.current"), "hpet", "emu: hpet clocksource");
+	is_str(str("kernel.release"), "6.1.0-56-amd64", "emu: Debian kernel");
+	is_str(str("memory.thp.enabled.selected"), "always", "emu: THP always");
+	json_decref(fp);
+}
+
 static void broken(void)
 {
 	fp = kq_probe_host(fixture("broken"));
@@ -179,7 +203,8 @@ static void broken(void)
 	       "broken: dangling version link");
 	is_str(why("kernel.tainted"), "/proc/sys/kernel/tainted: not an integer: '12abc'",
 	       "broken: garbage taint");
-	is_str(why("cpu.identification"), "cpuid dump line 3 malformed: '0x00000001 0x00: eax=zzzz'",
+	is_str(why("cpu.identification"),
+	       "cpuid dump line 3 malformed: '0x00000001 0x00: eax=zzzz'",
 	       "broken: malformed cpuid dump");
 	is_str(str("cpu.cpuinfo.vendor"), "GenuineIntel", "broken: what cpuinfo has is kept");
 	is_str(why("cpu.cpuinfo.flags"), "/proc/cpuinfo: no 'flags' line", "broken: no flags");
@@ -201,7 +226,8 @@ static void broken(void)
 	       "broken: SMT active garbage");
 	is_str(str("vulnerabilities.meltdown.class"), "not-affected", "broken: good file kept");
 	is_str(str("vulnerabilities.l1tf.class"), "unreadable", "broken: folder is unreadable");
-	is_str(why("vulnerabilities.l1tf"), "/sys/devices/system/cpu/vulnerabilities/l1tf: is a directory",
+	is_str(why("vulnerabilities.l1tf"),
+	       "/sys/devices/system/cpu/vulnerabilities/l1tf: is a directory",
 	       "broken: l1tf reason");
 	is_str(str("vulnerabilities.srbds.class"), "unreadable", "broken: dangling link");
 	is_str(str("vulnerabilities.retbleed.class"), "unreadable", "broken: NUL byte");
@@ -210,11 +236,13 @@ static void broken(void)
 	       "/sys/devices/system/cpu/vulnerabilities/spectre_v2: empty", "broken: empty reason");
 	is_str(str("vulnerabilities.mds.class"), "unparsed", "broken: garbage bytes");
 	is_str(str("vulnerabilities.mds.value"), "??? garbage", "broken: garbage made printable");
-	is_str(str("vulnerabilities.tsx_async_abort.class"), "unknown", "broken: kernel says Unknown");
+	is_str(str("vulnerabilities.tsx_async_abort.class"), "unknown",
+	       "broken: kernel says Unknown");
 	ok(json_is_false(at("kvm.available")), "broken: KVM not available");
 	has_substr(why("kvm"), "kvmqual/kvm.json: ", "broken: truncated kvm.json named");
 	ok(json_is_true(at("kvm.modules.kvm.loaded")), "broken: kvm loaded");
-	is_str(why("kvm.modules.kvm.parameters"), "/sys/module/kvm/parameters: No such file or directory",
+	is_str(why("kvm.modules.kvm.parameters"),
+	       "/sys/module/kvm/parameters: No such file or directory",
 	       "broken: no parameters folder");
 	is_str(why("kvm.modules.kvm_intel.parameters.vpid"),
 	       "/sys/module/kvm_intel/parameters/vpid: is a directory", "broken: unreadable param");
@@ -256,6 +284,20 @@ static void live(void)
 	else
 		is_int(num("kvm.api_version"), 12, "live KVM API 12");
 	json_decref(fp);
+
+	setenv("KVMQUAL_KVM_DEV", "/nonexistent/kvm", 1);
+	fp = kq_probe_host("");
+	ok(json_is_false(at("kvm.available")), "KVMQUAL_KVM_DEV: no such device");
+	is_str(why("kvm"), "/nonexistent/kvm: No such file or directory", "no KVM: says why");
+	is_str(str("kvm.device"), "/nonexistent/kvm", "device named");
+	ok(json_is_object(at("kvm.modules")), "module parameters still read");
+	ok(json_is_object(at("memory")) && json_is_object(at("cpu")), "everything else probed");
+	json_decref(fp);
+	setenv("KVMQUAL_KVM_DEV", "/dev/null", 1);
+	fp = kq_probe_host("");
+	has_substr(why("kvm"), "KVM_GET_API_VERSION: ", "not a KVM device: the ioctl named");
+	json_decref(fp);
+	unsetenv("KVMQUAL_KVM_DEV");
 
 	setenv("KVMQUAL_ENV", "emulated", 1);
 	is_str(kq_probe_environment(), "emulated", "KVMQUAL_ENV=emulated");
@@ -333,6 +375,7 @@ int main(void)
 {
 	intel();
 	amd();
+	emulated();
 	broken();
 	live();
 	usage();

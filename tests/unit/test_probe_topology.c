@@ -18,15 +18,16 @@ static hwloc_topology_t synthetic(const char *desc)
 }
 
 /* Picks and prints the CPUs as "a,b,c", or "ENOENT"/"EINVAL". */
-static const char *pick(hwloc_topology_t t, hwloc_const_cpuset_t allowed, const char *policy,
-			int n)
+static const char *pick(hwloc_topology_t t, hwloc_const_cpuset_t allowed, const char *policy, int n)
 {
 	static char buf[512];
 	int cpus[64];
 	errno = 0;
 	if (kq_topology_pick_cpus_in(t, allowed, policy, n, cpus) < 0) {
 		snprintf(buf, sizeof(buf), "%s",
-			 errno == ENOENT ? "ENOENT" : errno == EINVAL ? "EINVAL" : "error");
+			 errno == ENOENT   ? "ENOENT"
+			 : errno == EINVAL ? "EINVAL"
+					   : "error");
 		return buf;
 	}
 	size_t w = 0;
@@ -78,7 +79,7 @@ static void two_sockets(void)
 	is_int(json_integer_value(json_object_get(c5, "package")), 0, "json: cpu 5 in package 0");
 	json_t *pl = json_object_get(j, "placements_for_2");
 	ok(json_is_true(json_object_get(pl, "same-core")) &&
-		   json_is_true(json_object_get(pl, "different-package")),
+	       json_is_true(json_object_get(pl, "different-package")),
 	   "json: pair placements offered");
 	json_decref(j);
 	hwloc_topology_destroy(t);
@@ -146,7 +147,8 @@ static void live(void)
 	ok(json_integer_value(json_object_get(j, "pus")) >= allowed, "live: topology json");
 	json_decref(j);
 	for (int i = 0; kq_topology_policies()[i]; i++)
-		ok(kq_topology_policies()[i][0] != '\0', "policy %s listed", kq_topology_policies()[i]);
+		ok(kq_topology_policies()[i][0] != '\0', "policy %s listed",
+		   kq_topology_policies()[i]);
 }
 
 int main(void)
