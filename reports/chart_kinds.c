@@ -1,0 +1,18 @@
+/* The chart kinds, drawn in this order. A new kind of result (memory curves,
+ * heatmaps, migration downtime, covert-channel capacity...) adds its chart by
+ * writing a chart_<name>.c with a struct kq_chart_kind and one line here. */
+#include "reports/chart_plot.h"
+
+extern const struct kq_chart_kind kq_chart_exit_latency;
+extern const struct kq_chart_kind kq_chart_latency_cdf;
+extern const struct kq_chart_kind kq_chart_scaling;
+extern const struct kq_chart_kind kq_chart_reference_ratio;
+
+const struct kq_chart_kind *const kq_chart_kinds[] = {
+    &kq_chart_exit_latency,
+    &kq_chart_latency_cdf,
+    &kq_chart_scaling,
+    &kq_chart_reference_ratio,
+};
+
+const size_t kq_chart_nkinds = sizeof(kq_chart_kinds) / sizeof(kq_chart_kinds[0]);

@@ -1,0 +1,130 @@
+#include "reports/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "reports/results_load.h"
+
+int kq_cli_formats(const char *s, char *err, size_t errlen)
+{
+	int set = 0;
+	const char *p = s;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n == 4 && strncmp(p, "html", 4) == 0)
+			set |= KQ_FMT_HTML;
+		else if ((n == 2 && strncmp(p, "md", 2) == 0) ||
+			 (n == 8 && strncmp(p, "markdown", 8) == 0))
+			set |= KQ_FMT_MD;
+		else if (n) {
+			snprintf(err, errlen, "--format: unknown format \"%.*s\" (known: html, md)",
+				 (int)n, p);
+			return -1;
+		}
+		p += n + (comma ? 1 : 0);
+	}
+	if (!set) {
+		snprintf(err, errlen, "--format: no format given (known: html, md)");
+		return -1;
+	}
+	return set;
+}
+
+int kq_cli_mkdir_p(const char *dir)
+{
+	char *d = strdup(dir);
+	if (!d)
+		return -1;
+	for (char *c = d + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(d, 0755) != 0 && errno != EEXIST) {
+			free(d);
+			return -1;
+		}
+		*c = '/';
+	}
+	int rc = 0;
+	if (mkdir(d, 0755) != 0) {
+		struct stat st;
+		if (errno != EEXIST || stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			if (errno == EEXIST)
+				errno = ENOTDIR;
+			rc = -1;
+		}
+	}
+	free(d);
+	return rc;
+}
+
+char *kq_cli_path_join(const char *dir, const char *name)
+{
+	char *s = NULL;
+	size_t n = strlen(dir);
+	if (asprintf(&s, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name) < 0)
+		return NULL;
+	return s;
+}
+
+char *kq_cli_results_dir(const char *path_or_dir)
+{
+	char *p = kq_results_path(path_or_dir);
+	if (!p)
+		return NULL;
+	char *slash = strrchr(p, '/');
+	if (!slash) {
+		free(p);
+		return strdup(".");
+	}
+	if (slash == p)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return p;
+}
+
+int kq_cli_write(const struct kq_buf *b, const char *path, char *err, size_t errlen)
+{
+	if (strcmp(path, "-") == 0) {
+		if (b->failed) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (fwrite(kq_buf_str(b), 1, b->len, stdout) != b->len || fflush(stdout) != 0) {
+			snprintf(err, errlen, "stdout: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	return kq_buf_save(b, path, err, errlen);
+}
+
+bool kq_cli_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+bool kq_cli_u64(const char *s, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	if (*s == '-' || !*s)
+		return false;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (*end || errno)
+		return false;
+	*out = v;
+	return true;
+}

@@ -1,0 +1,480 @@
+#include "reports/compare.h"
+
+#include <fnmatch.h>
+#include <pthread.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reports/html.h"
+#include "reports/results_load.h"
+
+#define SEP "\x1f"
+
+void kq_cmp_opts_default(struct kq_cmp_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->threshold_pct = KQ_CMP_DEFAULT_THRESHOLD;
+	o->alpha = KQ_CMP_DEFAULT_ALPHA;
+	o->resamples = KQ_CMP_DEFAULT_RESAMPLES;
+	o->seed = KQ_CMP_DEFAULT_SEED;
+}
+
+enum kq_better kq_metric_direction(const json_t *metric)
+{
+	char buf[32];
+	const char *over = kq_label(metric, "better", buf, sizeof(buf));
+	if (over && strcmp(over, "lower") == 0)
+		return KQ_LOWER_BETTER;
+	if (over && strcmp(over, "higher") == 0)
+		return KQ_HIGHER_BETTER;
+	const char *unit = kq_jstr(metric, "unit", "");
+	size_t n = strlen(unit);
+	if (kq_unit_is_latency(unit) || strcmp(unit, "ratio") == 0)
+		return KQ_LOWER_BETTER;
+	if (n > 2 && strcmp(unit + n - 2, "/s") == 0)
+		return KQ_HIGHER_BETTER;
+	return KQ_NO_DIRECTION;
+}
+
+const char *kq_better_name(enum kq_better b)
+{
+	return b == KQ_LOWER_BETTER ? "lower" : b == KQ_HIGHER_BETTER ? "higher" : "none";
+}
+
+const char *kq_verdict_name(enum kq_verdict v)
+{
+	static const char *n[] = {"same", "better", "worse", "changed", "missing", "added"};
+	return n[v];
+}
+
+bool kq_cmp_glob_match(const char *glob, const char *test, const char *metric)
+{
+	if (fnmatch(glob, metric, 0) == 0)
+		return true;
+	char *full = NULL;
+	if (asprintf(&full, "%s/%s", test, metric) < 0)
+		return false;
+	bool m = fnmatch(glob, full, 0) == 0;
+	free(full);
+	return m;
+}
+
+enum kq_verdict kq_cmp_decide(enum kq_better dir, double delta_pct, bool significant,
+			      double threshold_pct)
+{
+	if (!significant || isnan(delta_pct))
+		return KQ_V_SAME;
+	switch (dir) {
+	case KQ_LOWER_BETTER:
+		return delta_pct > threshold_pct    ? KQ_V_WORSE
+		       : delta_pct < -threshold_pct ? KQ_V_BETTER
+						    : KQ_V_SAME;
+	case KQ_HIGHER_BETTER:
+		return delta_pct < -threshold_pct  ? KQ_V_WORSE
+		       : delta_pct > threshold_pct ? KQ_V_BETTER
+						   : KQ_V_SAME;
+	case KQ_NO_DIRECTION:
+		return fabs(delta_pct) > threshold_pct ? KQ_V_CHANGED : KQ_V_SAME;
+	}
+	return KQ_V_SAME;
+}
+
+#define key_skip kq_measurement_labels
+
+struct build {
+	struct kq_cmp *c;
+	json_t *order; /* row keys in order of first appearance */
+};
+
+static int collect(struct build *b, size_t run, json_t *test, json_t *metric)
+{
+	struct kq_buf k = KQ_BUF_INIT, pk = KQ_BUF_INIT;
+	kq_buf_printf(&k, "%s" SEP "%s" SEP "%s" SEP, kq_jstr(test, "name", ""),
+		      kq_jstr(metric, "name", ""), kq_jstr(metric, "unit", ""));
+	kq_labels_fmt(&k, metric, key_skip, ",");
+	kq_buf_printf(&pk, "%zu" SEP "%s", run, kq_buf_str(&k));
+	if (!kq_pools_find(&b->c->pools, kq_buf_str(&pk))) {
+		bool seen = false;
+		for (size_t r = 0; r < run && !seen; r++) {
+			struct kq_buf ok = KQ_BUF_INIT;
+			kq_buf_printf(&ok, "%zu" SEP "%s", r, kq_buf_str(&k));
+			seen = kq_pools_find(&b->c->pools, kq_buf_str(&ok)) != NULL;
+			kq_buf_free(&ok);
+		}
+		if (!seen)
+			json_array_append_new(b->order, json_string(kq_buf_str(&k)));
+	}
+	kq_pools_add(&b->c->pools, kq_buf_str(&pk), run, test, metric);
+	int rc = (k.failed || pk.failed || b->c->pools.failed) ? -1 : 0;
+	kq_buf_free(&k);
+	kq_buf_free(&pk);
+	return rc;
+}
+
+/* One run's host as field -> text, the field names appended to ORDER (a
+ * list without repeats, SEEN its set): environment and version first. */
+/* One run's host as field -> text, the field names appended to ORDER (a
+ * list without repeats, SEEN its set). Volatile fields are left out. */
+static void host_fields(const struct kq_run *r, json_t *map, json_t *order, json_t *seen)
+{
+	json_t *flat = kq_flatten(json_object_get(r->root, "host")), *row;
+	size_t i;
+	json_t *all = json_array();
+	json_array_append_new(all, json_pack("[s,s]", "environment", r->env));
+	json_array_append_new(
+	    all, json_pack("[s,s]", "kvmqual version", kq_jpath_str(r->root, "tool.version", "?")));
+	json_array_extend(all, flat);
+	json_array_foreach(all, i, row)
+	{
+		const char *name = json_string_value(json_array_get(row, 0));
+		if (kq_host_field_volatile(name) || (strcmp(name, "environment") == 0 && i > 0))
+			continue; /* the run's environment field says it already */
+		json_object_set(map, name, json_array_get(row, 1));
+		if (!json_object_get(seen, name)) {
+			json_object_set_new(seen, name, json_true());
+			json_array_append_new(order, json_string(name));
+		}
+	}
+	json_decref(all);
+	json_decref(flat);
+}
+
+/* The key fields first, then the others in the order the runs have them. */
+static json_t *key_fields_first(json_t *order)
+{
+	json_t *out = json_array(), *done = json_object(), *v;
+	size_t i;
+	for (const char *const *f = kq_host_key_fields; *f; f++)
+		json_array_foreach(order, i, v)
+		{
+			if (strcmp(json_string_value(v), *f) == 0) {
+				json_array_append(out, v);
+				json_object_set_new(done, *f, json_true());
+			}
+		}
+	json_array_foreach(order, i, v)
+	{
+		if (!json_object_get(done, json_string_value(v)))
+			json_array_append(out, v);
+	}
+	json_decref(done);
+	return out;
+}
+
+static json_t *host_diff(const struct kq_runset *rs)
+{
+	json_t *maps[KQ_MAX_RUNS], *order = json_array(), *seen = json_object(),
+				   *out = json_array();
+	json_t *name;
+	size_t i;
+	for (size_t r = 0; r < rs->n; r++) {
+		maps[r] = json_object();
+		host_fields(&rs->runs[r], maps[r], order, seen);
+	}
+	json_t *sorted = key_fields_first(order);
+	json_decref(order);
+	order = sorted;
+	json_array_foreach(order, i, name)
+	{
+		const char *n = json_string_value(name);
+		json_t *a = json_object_get(maps[0], n);
+		bool differs = false;
+		for (size_t r = 1; r < rs->n; r++) {
+			json_t *v = json_object_get(maps[r], n);
+			if (!a || !v || strcmp(json_string_value(a), json_string_value(v)) != 0)
+				differs = true;
+		}
+		if (!differs)
+			continue;
+		json_t *row = json_array();
+		json_array_append(row, name);
+		for (size_t r = 0; r < rs->n; r++) {
+			json_t *v = json_object_get(maps[r], n);
+			json_array_append_new(row, v ? json_incref(v) : json_null());
+		}
+		json_array_append_new(out, row);
+	}
+	for (size_t r = 0; r < rs->n; r++)
+		json_decref(maps[r]);
+	json_decref(order);
+	json_decref(seen);
+	return out;
+}
+
+static json_t *status_diff(const struct kq_runset *rs)
+{
+	json_t *idx[KQ_MAX_RUNS], *order = json_array(), *seen = json_object(), *out = json_array();
+	for (size_t r = 0; r < rs->n; r++) {
+		json_t *tests = json_object_get(rs->runs[r].root, "tests"), *t;
+		size_t i;
+		idx[r] = json_object();
+		json_array_foreach(tests, i, t)
+		{
+			const char *n = kq_jstr(t, "name", "");
+			json_object_set_new(idx[r], n, json_string(kq_jstr(t, "status", "?")));
+			if (!json_object_get(seen, n)) {
+				json_object_set_new(seen, n, json_true());
+				json_array_append_new(order, json_string(n));
+			}
+		}
+	}
+	size_t i;
+	json_t *name;
+	json_array_foreach(order, i, name)
+	{
+		const char *n = json_string_value(name);
+		json_t *a = json_object_get(idx[0], n);
+		bool differs = false;
+		for (size_t r = 1; r < rs->n; r++) {
+			json_t *v = json_object_get(idx[r], n);
+			if (!a || !v || strcmp(json_string_value(a), json_string_value(v)) != 0)
+				differs = true;
+		}
+		if (!differs)
+			continue;
+		json_t *row = json_array();
+		json_array_append(row, name);
+		for (size_t r = 0; r < rs->n; r++) {
+			json_t *v = json_object_get(idx[r], n);
+			json_array_append_new(row, v ? json_incref(v) : json_null());
+		}
+		json_array_append_new(out, row);
+	}
+	for (size_t r = 0; r < rs->n; r++)
+		json_decref(idx[r]);
+	json_decref(order);
+	json_decref(seen);
+	return out;
+}
+
+/* One candidate against the baseline for one row: thread-safe, touches only
+ * the row. */
+static int compare_row(const struct kq_cmp *c, struct kq_cmp_row *row, size_t cand)
+{
+	struct kq_cmp_side *a = &row->side[0], *b = &row->side[cand];
+	struct kq_cmp_delta *d = &row->d[cand];
+
+	if (!a->present && !b->present)
+		return 0;
+	if (!a->present || !b->present) {
+		d->verdict = a->present ? KQ_V_MISSING : KQ_V_ADDED;
+		d->diff = d->delta_pct = NAN;
+		return 0;
+	}
+	d->diff = b->center - a->center;
+	if (a->center != 0)
+		d->delta_pct = d->diff / fabs(a->center) * 100.0;
+	else
+		d->delta_pct = d->diff == 0 ? 0 : copysign(INFINITY, d->diff);
+	bool significant = true;
+	if (a->n >= 1 && b->n >= 1) {
+		if (kq_mann_whitney(a->samples, a->n, b->samples, b->n, &d->mw) != 0)
+			return -1;
+		d->has_test = true;
+		significant = d->mw.p < c->opts.alpha;
+		if (kq_bootstrap_median_diff(a->samples, a->n, b->samples, b->n, c->opts.resamples,
+					     KQ_CMP_CI_LEVEL, c->opts.seed, &d->ci_lo,
+					     &d->ci_hi) != 0)
+			return -1;
+		d->has_ci = true;
+	}
+	/* Unreplicated values gate only when asked for by name (--metric). */
+	d->gated = row->gated && (d->has_test || c->opts.nglobs > 0);
+	d->verdict = kq_cmp_decide(row->dir, d->delta_pct, significant, c->opts.threshold_pct);
+	return 0;
+}
+
+static void count_row(struct kq_cmp *c, const struct kq_cmp_row *row, size_t cand)
+{
+	const struct kq_cmp_delta *d = &row->d[cand];
+	struct kq_cmp_counts *cnt = &c->counts[cand];
+	if (!row->side[0].present && !row->side[cand].present)
+		return;
+	switch (d->verdict) {
+	case KQ_V_SAME:
+		cnt->same++;
+		break;
+	case KQ_V_BETTER:
+		cnt->better++;
+		break;
+	case KQ_V_WORSE:
+		cnt->worse++;
+		if (d->gated)
+			cnt->worse_gated++;
+		break;
+	case KQ_V_CHANGED:
+		cnt->changed++;
+		break;
+	case KQ_V_MISSING:
+		cnt->missing++;
+		break;
+	case KQ_V_ADDED:
+		cnt->added++;
+		break;
+	}
+}
+
+/* The tests and bootstraps of every row, spread over threads: each metric
+ * restarts the generator from the seed, so the result does not depend on
+ * the order or the number of threads. */
+struct worker {
+	struct kq_cmp *c;
+	size_t *next; /* shared row counter */
+	pthread_mutex_t *lock;
+	int rc;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	for (;;) {
+		pthread_mutex_lock(w->lock);
+		size_t i = (*w->next)++;
+		pthread_mutex_unlock(w->lock);
+		if (i >= w->c->nrows)
+			break;
+		for (size_t r = 1; r < w->c->rs->n; r++)
+			if (compare_row(w->c, &w->c->rows[i], r) != 0)
+				w->rc = -1;
+	}
+	return NULL;
+}
+
+static int compare_rows(struct kq_cmp *c)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
+	if (nthreads > c->nrows / 16 + 1)
+		nthreads = c->nrows / 16 + 1;
+	pthread_t tids[8];
+	struct worker w[8];
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	size_t next = 0, started = 0;
+	int rc = 0;
+	for (size_t t = 1; t < nthreads; t++) {
+		w[started + 1] = (struct worker){.c = c, .next = &next, .lock = &lock};
+		if (pthread_create(&tids[started + 1], NULL, work, &w[started + 1]) == 0)
+			started++;
+	}
+	w[0] = (struct worker){.c = c, .next = &next, .lock = &lock};
+	work(&w[0]); /* this thread works too (and alone if none started) */
+	for (size_t t = 1; t <= started; t++)
+		pthread_join(tids[t], NULL);
+	for (size_t t = 0; t <= started; t++)
+		rc |= w[t].rc;
+	for (size_t i = 0; i < c->nrows; i++)
+		for (size_t r = 1; r < c->rs->n; r++)
+			count_row(c, &c->rows[i], r);
+	return rc;
+}
+
+static int fill_rows(struct kq_cmp *c, json_t *order, char *err, size_t errlen)
+{
+	const struct kq_runset *rs = c->rs;
+	size_t n = json_array_size(order);
+	c->rows = calloc(n ? n : 1, sizeof(*c->rows));
+	if (!c->rows)
+		goto oom;
+	c->nrows = n;
+	for (size_t i = 0; i < n; i++) {
+		struct kq_cmp_row *row = &c->rows[i];
+		const char *key = json_string_value(json_array_get(order, i));
+		const struct kq_pool *first = NULL;
+		for (size_t r = 0; r < rs->n; r++) {
+			struct kq_buf pk = KQ_BUF_INIT;
+			kq_buf_printf(&pk, "%zu" SEP "%s", r, key);
+			struct kq_pool *pl = kq_pools_find(&c->pools, kq_buf_str(&pk));
+			kq_buf_free(&pk);
+			if (!pl)
+				continue;
+			if (!first)
+				first = pl;
+			row->side[r].present = !isnan(kq_pool_center(pl));
+			row->side[r].center = kq_pool_center(pl);
+			row->side[r].n = pl->n;
+			row->side[r].samples = pl->samples;
+		}
+		row->test = kq_jstr(first->test, "name", "?");
+		row->metric = kq_jstr(first->metric, "name", "?");
+		row->unit = kq_jstr(first->metric, "unit", "");
+		struct kq_buf l = KQ_BUF_INIT;
+		kq_labels_fmt(&l, first->metric, key_skip, ", ");
+		row->labels = kq_buf_take(&l);
+		if (!row->labels)
+			goto oom;
+		row->dir = kq_metric_direction(first->metric);
+		row->gated = row->dir != KQ_NO_DIRECTION;
+		if (row->gated && c->opts.nglobs) {
+			row->gated = false;
+			for (size_t g = 0; g < c->opts.nglobs; g++)
+				if (kq_cmp_glob_match(c->opts.globs[g], row->test, row->metric))
+					row->gated = true;
+		}
+	}
+	if (compare_rows(c) != 0)
+		goto oom;
+	return 0;
+oom:
+	snprintf(err, errlen, "compare: out of memory");
+	return -1;
+}
+
+int kq_compare_build(const struct kq_runset *rs, const struct kq_cmp_opts *o, struct kq_cmp *out,
+		     char *err, size_t errlen)
+{
+	struct build b = {.c = out, .order = json_array()};
+	memset(out, 0, sizeof(*out));
+	out->rs = rs;
+	out->opts = *o;
+	for (size_t r = 0; r < rs->n; r++) {
+		json_t *tests = json_object_get(rs->runs[r].root, "tests"), *t;
+		size_t i;
+		json_array_foreach(tests, i, t)
+		{
+			json_t *ms = json_object_get(t, "metrics"), *m;
+			size_t j;
+			json_array_foreach(ms, j, m)
+			{
+				if (collect(&b, r, t, m) != 0) {
+					snprintf(err, errlen, "compare: out of memory");
+					json_decref(b.order);
+					return -1;
+				}
+			}
+		}
+	}
+	int rc = kq_pools_finish(&out->pools);
+	if (rc == 0)
+		rc = fill_rows(out, b.order, err, errlen);
+	else
+		snprintf(err, errlen, "compare: out of memory");
+	json_decref(b.order);
+	out->host_diff = host_diff(rs);
+	out->status_diff = status_diff(rs);
+	if (rc)
+		kq_compare_free(out);
+	return rc;
+}
+
+void kq_compare_free(struct kq_cmp *c)
+{
+	for (size_t i = 0; i < c->nrows; i++)
+		free(c->rows[i].labels);
+	free(c->rows);
+	kq_pools_free(&c->pools);
+	json_decref(c->host_diff);
+	json_decref(c->status_diff);
+	c->rows = NULL;
+	c->nrows = 0;
+	c->host_diff = c->status_diff = NULL;
+}
+
+size_t kq_compare_regressions(const struct kq_cmp *c)
+{
+	size_t n = 0;
+	for (size_t r = 1; r < (c->rs ? c->rs->n : 0); r++)
+		n += c->counts[r].worse_gated;
+	return n;
+}

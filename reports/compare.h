@@ -1,0 +1,124 @@
+/* `kvmqual compare`: the same metrics across runs, the first run (A) the
+ * baseline and each later run a candidate. Per metric and candidate: the
+ * change of the median (or value) in percent, a bootstrap 95% confidence
+ * interval of the difference of medians, a Mann-Whitney U test on the
+ * samples, and a verdict (better, worse, same) from a threshold and a
+ * significance level. Host differences and test status changes come along. */
+#ifndef KQ_REPORTS_COMPARE_H
+#define KQ_REPORTS_COMPARE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reports/inference.h"
+#include "reports/runset.h"
+
+#define KQ_CMP_DEFAULT_THRESHOLD 5.0
+#define KQ_CMP_DEFAULT_ALPHA	 0.05
+#define KQ_CMP_DEFAULT_RESAMPLES 2000
+#define KQ_CMP_DEFAULT_SEED	 1
+#define KQ_CMP_CI_LEVEL		 0.95
+
+enum kq_better { KQ_LOWER_BETTER, KQ_HIGHER_BETTER, KQ_NO_DIRECTION };
+
+/* Lower is better for time units (ns, us, ms, s), cycles and ratios; higher
+ * for rates (a unit ending in "/s"); labels.better = "lower" | "higher"
+ * overrides; anything else has no direction and is never gated. */
+enum kq_better kq_metric_direction(const json_t *metric);
+const char *kq_better_name(enum kq_better b);
+
+enum kq_verdict {
+	KQ_V_SAME,
+	KQ_V_BETTER,
+	KQ_V_WORSE,
+	KQ_V_CHANGED, /* beyond the threshold, but the metric has no direction */
+	KQ_V_MISSING, /* in the baseline, not in this run */
+	KQ_V_ADDED,   /* in this run, not in the baseline */
+};
+const char *kq_verdict_name(enum kq_verdict v);
+
+/* Gating: a metric's "worse" fails the comparison (exit 1) when the metric
+ * has a direction and, without --metric, has samples on both sides (then the
+ * Mann-Whitney test backs the verdict); with --metric GLOB, every metric with
+ * a direction whose name matches is gated, values without samples included. */
+struct kq_cmp_opts {
+	double threshold_pct;	  /* a change smaller than this is "same" */
+	double alpha;		  /* significance level of the Mann-Whitney test */
+	const char *const *globs; /* gate only metrics matching one of these... */
+	size_t nglobs;		  /* ...none: gate every metric with a direction */
+	unsigned resamples;	  /* bootstrap resamples */
+	uint64_t seed;		  /* bootstrap seed, restarted for every metric */
+};
+
+void kq_cmp_opts_default(struct kq_cmp_opts *o);
+/* Does GLOB (fnmatch) pick the metric? Matched against "METRIC" and "TEST/METRIC". */
+bool kq_cmp_glob_match(const char *glob, const char *test, const char *metric);
+
+struct kq_cmp_side {
+	bool present;
+	double center; /* median of the pooled samples, else the value */
+	size_t n;      /* samples (0: a value or stats without samples) */
+	const double *samples;
+};
+
+struct kq_cmp_delta {
+	double diff;	  /* candidate centre - baseline centre */
+	double delta_pct; /* diff / |baseline centre| * 100 */
+	bool has_ci;
+	double ci_lo, ci_hi; /* of median(candidate) - median(baseline) */
+	bool has_test;	     /* false: no samples on one side, threshold alone decided */
+	bool gated;	     /* a "worse" here fails the comparison */
+	struct kq_mwu mw;
+	enum kq_verdict verdict;
+};
+
+struct kq_cmp_row {
+	const char *test, *metric, *unit; /* borrowed from the run set */
+	char *labels;			  /* "k=v, k=v" without kq_measurement_labels (pooled) */
+	enum kq_better dir;
+	bool gated; /* has a direction and matches --metric (when given) */
+	struct kq_cmp_side side[KQ_MAX_RUNS];
+	struct kq_cmp_delta d[KQ_MAX_RUNS]; /* d[0] unused */
+};
+
+struct kq_cmp_counts {
+	size_t same, better, worse, changed, missing, added, worse_gated;
+};
+
+struct kq_cmp {
+	const struct kq_runset *rs;
+	struct kq_cmp_opts opts;
+	struct kq_cmp_row *rows;
+	size_t nrows;
+	struct kq_cmp_counts counts[KQ_MAX_RUNS]; /* per candidate, [0] unused */
+	json_t *host_diff;   /* [[field, value in A, value in B, ...], ...]; null where absent */
+	json_t *status_diff; /* [[test, status in A, status in B, ...], ...] */
+	struct kq_pools pools;
+};
+
+/* Builds the comparison. Returns 0, or -1 with a message (allocation). */
+int kq_compare_build(const struct kq_runset *rs, const struct kq_cmp_opts *o, struct kq_cmp *out,
+		     char *err, size_t errlen);
+void kq_compare_free(struct kq_cmp *c);
+/* Gated metrics that got worse, over every candidate. */
+size_t kq_compare_regressions(const struct kq_cmp *c);
+
+/* Verdict of one candidate against the baseline from the numbers alone
+ * (exposed for tests): DELTA_PCT the change, SIGNIFICANT whether the test
+ * (or its absence) lets the change count. */
+enum kq_verdict kq_cmp_decide(enum kq_better dir, double delta_pct, bool significant,
+			      double threshold_pct);
+
+/* ---- output (compare_out.c) ---- */
+#include "reports/chart.h"
+#include "reports/strbuf.h"
+
+/* The plain-text summary printed on standard output. */
+void kq_compare_text(const struct kq_cmp *c, struct kq_buf *out);
+/* The self-contained HTML page, charts inline (their SVG). */
+void kq_compare_html(const struct kq_cmp *c, const struct kq_charts *charts, struct kq_buf *out);
+/* Markdown for CI comments; charts linked as PNG files under PNG_REL (or left out when NULL). */
+void kq_compare_md(const struct kq_cmp *c, const struct kq_charts *charts, const char *png_rel,
+		   struct kq_buf *out);
+
+#endif

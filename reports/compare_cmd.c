@@ -1,0 +1,217 @@
+/* kvmqual compare A B [C...] [--threshold PCT] [--alpha A] [--metric GLOB]...
+ *                 [--out DIR] [--format html,md] [--seed N] [--resamples N] */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/chart.h"
+#include "reports/cli.h"
+#include "reports/compare.h"
+#include "reports/report_cmd.h"
+#include "reports/runset.h"
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"usage: kvmqual %s A B [C...] [options]\n"
+		"\n"
+		"Compares runs (folders holding results.json, or the files): A is the baseline,\n"
+		"every later run is compared with it, metric by metric. Prints a summary; with\n"
+		"--out also writes compare.html (charts inline) and compare.md (charts as PNG).\n"
+		"\n"
+		"  --threshold PCT  a change of the median smaller than PCT %% is \"same\" "
+		"(default %g)\n"
+		"  --alpha A        significance level of the Mann-Whitney test (default %g)\n"
+		"  --metric GLOB    gate only metrics whose name or TEST/NAME matches GLOB\n"
+		"                   (repeatable; values without samples gate only this way;\n"
+		"                   default: every metric with a direction and samples)\n"
+		"  --out DIR        write compare.html, compare.md and charts/ into DIR\n"
+		"  --format LIST    html, md or both (default html,md; needs --out)\n"
+		"  --seed N         bootstrap seed (default %d)\n"
+		"  --resamples N    bootstrap resamples (default %d)\n"
+		"  -h, --help       this text\n"
+		"\n"
+		"Lower is better for ns, us, ms, s, cycles and ratio; higher for units ending\n"
+		"in /s; labels.better = lower|higher overrides; other units are never gated.\n"
+		"Exit status: 0 no gated metric regressed, 1 one did, 2 bad usage or input.\n",
+		prog, KQ_CMP_DEFAULT_THRESHOLD, KQ_CMP_DEFAULT_ALPHA, KQ_CMP_DEFAULT_SEED,
+		KQ_CMP_DEFAULT_RESAMPLES);
+}
+
+int kq_compare_main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"threshold", required_argument, NULL, 't'},
+					     {"alpha", required_argument, NULL, 'a'},
+					     {"metric", required_argument, NULL, 'm'},
+					     {"out", required_argument, NULL, 'o'},
+					     {"format", required_argument, NULL, 'f'},
+					     {"seed", required_argument, NULL, 's'},
+					     {"resamples", required_argument, NULL, 'r'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *prog = argc > 0 ? argv[0] : "compare";
+	struct kq_cmp_opts o;
+	const char *out_dir = NULL;
+	int formats = KQ_FMT_HTML | KQ_FMT_MD, c;
+	bool format_given = false;
+	char err[1024];
+	unsigned long long u;
+	const char **globs = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*globs));
+	size_t nglobs = 0;
+	int rc = 2;
+
+	kq_cmp_opts_default(&o);
+	if (!globs) {
+		fprintf(stderr, "kvmqual %s: out of memory\n", prog);
+		return 2;
+	}
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (!kq_cli_double(optarg, &o.threshold_pct) || o.threshold_pct < 0) {
+				fprintf(
+				    stderr,
+				    "kvmqual %s: --threshold: \"%s\" is not a percentage >= 0\n",
+				    prog, optarg);
+				goto out;
+			}
+			break;
+		case 'a':
+			if (!kq_cli_double(optarg, &o.alpha) || o.alpha <= 0 || o.alpha >= 1) {
+				fprintf(stderr, "kvmqual %s: --alpha: \"%s\" is not in (0, 1)\n",
+					prog, optarg);
+				goto out;
+			}
+			break;
+		case 'm':
+			globs[nglobs++] = optarg;
+			break;
+		case 'o':
+			out_dir = optarg;
+			break;
+		case 'f':
+			formats = kq_cli_formats(optarg, err, sizeof(err));
+			if (formats < 0) {
+				fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+				goto out;
+			}
+			format_given = true;
+			break;
+		case 's':
+			if (!kq_cli_u64(optarg, &u)) {
+				fprintf(stderr,
+					"kvmqual %s: --seed: \"%s\" is not an unsigned integer\n",
+					prog, optarg);
+				goto out;
+			}
+			o.seed = u;
+			break;
+		case 'r':
+			if (!kq_cli_u64(optarg, &u) || u < 100 || u > 1000000) {
+				fprintf(stderr,
+					"kvmqual %s: --resamples: \"%s\" is not in 100..1000000\n",
+					prog, optarg);
+				goto out;
+			}
+			o.resamples = (unsigned)u;
+			break;
+		case 'h':
+			usage(stdout, prog);
+			rc = 0;
+			goto out;
+		default:
+			usage(stderr, prog);
+			goto out;
+		}
+	}
+	o.globs = globs;
+	o.nglobs = nglobs;
+	if (argc - optind < 2) {
+		fprintf(stderr, "kvmqual %s: need at least two runs to compare\n", prog);
+		usage(stderr, prog);
+		goto out;
+	}
+	if (argc - optind > KQ_MAX_RUNS) {
+		fprintf(stderr, "kvmqual %s: at most %d runs at once\n", prog, KQ_MAX_RUNS);
+		goto out;
+	}
+	if (format_given && !out_dir) {
+		fprintf(stderr, "kvmqual %s: --format needs --out DIR\n", prog);
+		goto out;
+	}
+
+	struct kq_runset rs = {0};
+	for (int i = optind; i < argc; i++)
+		if (kq_runset_add(&rs, argv[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+			kq_runset_free(&rs);
+			goto out;
+		}
+	struct kq_cmp cmp;
+	if (kq_compare_build(&rs, &o, &cmp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+		kq_runset_free(&rs);
+		goto out;
+	}
+	struct kq_buf text = KQ_BUF_INIT;
+	kq_compare_text(&cmp, &text);
+	fputs(kq_buf_str(&text), stdout);
+	fflush(stdout);
+	kq_buf_free(&text);
+	rc = kq_compare_regressions(&cmp) ? 1 : 0;
+
+	if (out_dir) {
+		char *png_dir = kq_cli_path_join(out_dir, "charts");
+		struct kq_charts charts = {0};
+		struct kq_chart_opts co = {
+		    .svg = formats & KQ_FMT_HTML,
+		    .png = formats & KQ_FMT_MD,
+		    .png_dir = png_dir,
+		};
+		if (!png_dir || kq_cli_mkdir_p(out_dir) != 0) {
+			fprintf(stderr, "kvmqual %s: %s: %s\n", prog, out_dir, strerror(errno));
+			rc = 2;
+		} else if (kq_charts_render(&rs, &co, &charts, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+			rc = 2;
+		} else {
+			if (charts.error)
+				fprintf(stderr, "kvmqual %s: warning: %s\n", prog, charts.error);
+			for (size_t i = 0; i < charts.n; i++)
+				if (charts.v[i].error)
+					fprintf(stderr,
+						"kvmqual %s: warning: chart %s not drawn: %s\n",
+						prog, charts.v[i].id, charts.v[i].error);
+			static const char *names[] = {"compare.html", "compare.md"};
+			for (int k = 0; k < 2; k++) {
+				if (!(formats & (k ? KQ_FMT_MD : KQ_FMT_HTML)))
+					continue;
+				struct kq_buf b = KQ_BUF_INIT;
+				if (k)
+					kq_compare_md(&cmp, &charts, "charts", &b);
+				else
+					kq_compare_html(&cmp, &charts, &b);
+				char *path = kq_cli_path_join(out_dir, names[k]);
+				if (!path || kq_cli_write(&b, path, err, sizeof(err)) != 0) {
+					fprintf(stderr, "kvmqual %s: %s\n", prog,
+						path ? err : "out of memory");
+					rc = 2;
+				} else {
+					fprintf(stderr, "kvmqual %s: wrote %s\n", prog, path);
+				}
+				free(path);
+				kq_buf_free(&b);
+			}
+		}
+		kq_charts_free(&charts);
+		free(png_dir);
+	}
+	kq_compare_free(&cmp);
+	kq_runset_free(&rs);
+out:
+	free(globs);
+	return rc;
+}

@@ -1,0 +1,239 @@
+/* Reading results.json back: the shape check with its messages (file and
+ * line:column for syntax, the field path for shape, the major version), the
+ * accessors the reports use, metric pooling, and the text escapers. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reports/html.h"
+#include "reports/results_load.h"
+#include "reports/runset.h"
+#include "reports/strbuf.h"
+#include "tests/tap.h"
+
+#define FIX "tests/fixtures/results/"
+
+static void test_good(void)
+{
+	static const char *good[] = {FIX "emulated-quick", FIX "nested-xeon/results.json",
+				     FIX "minimal", FIX "minimal/"};
+	char err[512];
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		json_t *root = NULL;
+		int rc = kq_results_load(good[i], &root, err, sizeof(err));
+		if (!ok(rc == 0 && root, "loads %s", good[i]))
+			printf("#   %s\n", err);
+		json_decref(root);
+	}
+	char *p = kq_results_path(FIX "minimal/");
+	is_str(p, FIX "minimal/results.json", "a folder resolves to its results.json");
+	free(p);
+}
+
+static void test_bad(void)
+{
+	static const struct {
+		const char *file, *want;
+	} bad[] = {
+	    {"syntax.json", "invalid/syntax.json:5:14: "},
+	    {"wrong-type.json",
+	     ": tests[1].metrics[0].stats.median: expected a number, got a string"},
+	    {"major-2.json",
+	     "schema_version \"2.0\" is not supported: this kvmqual reads major version 1"},
+	    {"missing-host.json", ": host: required field is missing"},
+	    {"value-and-stats.json", ": tests[0].metrics[0]: a metric has either \"value\" or"},
+	    {"bad-environment.json", ": environment: unexpected value \"cloud\""},
+	    {"bad-status.json", ": tests[0].status: unexpected value \"passed\""},
+	    {"does-not-exist.json", "does-not-exist.json: No such file or directory"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char path[256], err[512] = "";
+		json_t *root = (json_t *)1;
+		snprintf(path, sizeof(path), FIX "invalid/%s", bad[i].file);
+		int rc = kq_results_load(path, &root, err, sizeof(err));
+		ok(rc == -1 && root == NULL, "refuses %s", bad[i].file);
+		has_substr(err, bad[i].want, "%s: the message says where", bad[i].file);
+		has_substr(err, bad[i].file, "%s: the message names the file", bad[i].file);
+	}
+}
+
+static void test_check_paths(void)
+{
+	char err[512];
+	json_t *root;
+	kq_results_load(FIX "minimal", &root, err, sizeof(err));
+	json_t *m = json_array_get(
+	    json_object_get(json_array_get(json_object_get(root, "tests"), 0), "metrics"), 0);
+	json_object_set_new(json_object_get(m, "labels"), "nested", json_object());
+	ok(kq_results_check(root, "doc", err, sizeof(err)) != 0, "a label must be a scalar");
+	has_substr(err,
+		   "doc: tests[0].metrics[0].labels.nested: expected a string, number or boolean",
+		   "label path in the message");
+	json_object_del(json_object_get(m, "labels"), "nested");
+	json_array_set_new(json_object_get(m, "samples"), 1, json_string("x"));
+	kq_results_check(root, "doc", err, sizeof(err));
+	has_substr(err, "tests[0].metrics[0].samples[1]: expected a number",
+		   "sample path in the message");
+	json_array_set_new(json_object_get(m, "samples"), 1, json_real(2));
+	json_object_set_new(root, "schema_version", json_string("1.7"));
+	ok(kq_results_check(root, "doc", err, sizeof(err)) == 0, "a newer minor version is read");
+	json_object_set_new(root, "schema_version", json_string("one"));
+	kq_results_check(root, "doc", err, sizeof(err));
+	has_substr(err, "is not MAJOR.MINOR", "a malformed version is named");
+	json_object_set_new(root, "schema_version", json_string("0.9"));
+	kq_results_check(root, "doc", err, sizeof(err));
+	has_substr(err, "an older kvmqual wrote this file", "an older major version is refused");
+	json_decref(root);
+	json_t *arr = json_array();
+	ok(kq_results_check(arr, "doc", err, sizeof(err)) != 0, "a document that is not an object");
+	json_decref(arr);
+}
+
+static void test_accessors(void)
+{
+	json_t *m = json_pack("{s:s,s:s,s:{s:s,s:i,s:f,s:b,s:s},s:s}", "name", "x", "unit", "ns",
+			      "labels", "kind", "cpuid", "vcpus", 4, "ratio", 1.5, "ref", 1, "n",
+			      "8", "handled_in", "kernel");
+	char buf[64];
+	is_str(kq_label(m, "kind", buf, sizeof(buf)), "cpuid", "string label");
+	is_str(kq_label(m, "vcpus", buf, sizeof(buf)), "4", "integer label as text");
+	is_str(kq_label(m, "ratio", buf, sizeof(buf)), "1.5", "real label as text");
+	is_str(kq_label(m, "ref", buf, sizeof(buf)), "true", "boolean label as text");
+	ok(kq_label(m, "nope", buf, sizeof(buf)) == NULL, "absent label");
+	is_near(kq_label_num(m, "vcpus", -1), 4, 0, "numeric label");
+	is_near(kq_label_num(m, "n", -1), 8, 0, "numeric label written as a string");
+	is_near(kq_label_num(m, "kind", -1), -1, 0, "non-numeric label gives the default");
+	is_str(kq_metric_handled_in(m), "kernel", "handled_in outside labels is read too");
+	struct kq_buf b = KQ_BUF_INIT;
+	static const char *const skip[] = {"vcpus", NULL};
+	kq_labels_fmt(&b, m, skip, ",");
+	is_str(kq_buf_str(&b), "kind=cpuid,n=8,ratio=1.5,ref=true", "labels sorted, skipped one");
+	kq_buf_free(&b);
+	json_decref(m);
+
+	json_t *host =
+	    json_pack("{s:s,s:{s:s},s:[s,s],s:[{s:i}],s:i,s:b}", "hostname", "h", "cpu", "brand",
+		      "B", "flags", "a", "b", "numa", "mb", 7, "cores", 2, "smt", 0);
+	is_str(kq_jpath_str(host, "cpu.brand", "?"), "B", "dotted path");
+	is_str(kq_jpath_str(host, "cpu.model", "?"), "?", "dotted path, absent");
+	json_t *flat = kq_flatten(host);
+	is_int(json_array_size(flat), 6, "flattened host: six rows");
+	is_str(json_string_value(json_array_get(json_array_get(flat, 1), 0)), "cpu.brand",
+	       "nested key");
+	is_str(json_string_value(json_array_get(json_array_get(flat, 2), 1)), "a, b",
+	       "array of scalars joined");
+	is_str(json_string_value(json_array_get(json_array_get(flat, 3), 0)), "numa[0].mb",
+	       "array of objects indexed");
+	is_str(json_string_value(json_array_get(json_array_get(flat, 5), 1)), "false", "boolean");
+	json_decref(flat);
+	json_decref(host);
+}
+
+static void test_pools(void)
+{
+	char err[256];
+	json_t *root;
+	kq_results_load(FIX "emulated-quick", &root, err, sizeof(err));
+	json_t *t = json_array_get(json_object_get(root, "tests"), 5); /* exit.cpuid.scaling */
+	is_str(kq_jstr(t, "name", ""), "exit.cpuid.scaling", "the scaling test");
+	struct kq_pools p = {0};
+	json_t *ms = json_object_get(t, "metrics"), *m;
+	size_t i;
+	json_array_foreach(ms, i, m)
+	{
+		char key[32];
+		snprintf(key, sizeof(key), "vcpus=%g", kq_label_num(m, "vcpus", 0));
+		kq_pools_add(&p, key, 0, t, m);
+	}
+	is_int(kq_pools_finish(&p), 0, "pools finish");
+	is_int(p.n, 2, "two pools: 1 and 2 vCPUs");
+	struct kq_pool *two = kq_pools_find(&p, "vcpus=2");
+	ok(two && two->members == 2 && two->n == 12, "the 2-vCPU pool merges both vCPUs' samples");
+	/* the pooled median of the 12 samples, sorted: ... 61770 62140 62890 63350 ...
+	 * (6th and 7th values: 62140, 62890) -> 62515 */
+	ok(two && fabs(two->stats.median - 62515) < 1e-9, "pooled median");
+	ok(kq_pools_find(&p, "vcpus=3") == NULL, "no such pool");
+	/* many pools: the index grows */
+	for (int k = 0; k < 1000; k++) {
+		char key[32];
+		snprintf(key, sizeof(key), "k%d", k);
+		kq_pools_add(&p, key, 0, t, json_array_get(ms, 0));
+	}
+	ok(p.n == 1002 && kq_pools_find(&p, "k999") && kq_pools_find(&p, "k0"),
+	   "1002 pools, all found");
+	kq_pools_free(&p);
+	json_decref(root);
+}
+
+static void test_strbuf(void)
+{
+	struct kq_buf b = KQ_BUF_INIT;
+	kq_buf_xml(&b, "<a href=\"x\">&'\x01</a>");
+	is_str(kq_buf_str(&b), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;\xef\xbf\xbd&lt;/a&gt;",
+	       "XML escaping");
+	kq_buf_reset(&b);
+	kq_buf_md(&b, "a|b_c*d\ne");
+	is_str(kq_buf_str(&b), "a\\|b\\_c\\*d e", "Markdown cell escaping");
+	kq_buf_reset(&b);
+	kq_buf_csv(&b, "plain");
+	kq_buf_putc(&b, ',');
+	kq_buf_csv(&b, "a,b \"q\"");
+	is_str(kq_buf_str(&b), "plain,\"a,b \"\"q\"\"\"", "CSV quoting");
+	kq_buf_reset(&b);
+	kq_buf_num(&b, 0.1);
+	kq_buf_putc(&b, ' ');
+	kq_buf_num(&b, 1234567.0);
+	kq_buf_putc(&b, ' ');
+	kq_buf_num(&b, 1.0 / 3.0);
+	is_str(kq_buf_str(&b), "0.1 1234567 0.3333333333333333", "shortest round-trip numbers");
+	kq_buf_reset(&b);
+	kq_buf_human(&b, 39855, 4);
+	kq_buf_putc(&b, ' ');
+	kq_buf_human(&b, 1.04, 4);
+	kq_buf_putc(&b, ' ');
+	kq_buf_human(&b, 0.012345, 4);
+	kq_buf_putc(&b, ' ');
+	kq_buf_human(&b, 0, 4);
+	kq_buf_putc(&b, ' ');
+	kq_buf_human(&b, 2.5e10, 3);
+	is_str(kq_buf_str(&b), "39855 1.04 0.01235 0 2.50e+10", "numbers for people");
+	kq_buf_reset(&b);
+	for (int i = 0; i < 10000; i++)
+		kq_buf_printf(&b, "%04d", i % 10000);
+	ok(b.len == 40000 && !b.failed && strncmp(b.p + 39996, "9999", 4) == 0, "grows past 40 KB");
+	char path[] = "/tmp/kq-strbuf-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	char err[256];
+	ok(kq_buf_save(&b, path, err, sizeof(err)) == 0, "saves to a file");
+	FILE *f = fopen(path, "r");
+	fseek(f, 0, SEEK_END);
+	is_int(ftell(f), 40000, "the file has every byte");
+	fclose(f);
+	unlink(path);
+	ok(kq_buf_save(&b, "/nonexistent-dir/x", err, sizeof(err)) != 0,
+	   "an unwritable path fails");
+	has_substr(err, "/nonexistent-dir/x", "and says which");
+	kq_buf_free(&b);
+}
+
+int main(void)
+{
+	if (access(FIX "minimal/results.json", R_OK) != 0) {
+		const char *src = getenv("KQ_SRCDIR");
+		if (!src || chdir(src) != 0) {
+			tap_skip_all(
+			    "run from the source tree (or set KQ_SRCDIR) to find the fixtures");
+			return 0;
+		}
+	}
+	test_good();
+	test_bad();
+	test_check_paths();
+	test_accessors();
+	test_pools();
+	test_strbuf();
+	return done_testing();
+}
