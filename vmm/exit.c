@@ -185,6 +185,8 @@ int kq_vcpu_handle_exit(struct kq_vcpu *v)
 		fail_with_regs(v, what);
 		return -1;
 	default:
+		if (reason < 64 && v->vm->exit_fn[reason])
+			return v->vm->exit_fn[reason](v->vm->exit_ctx[reason], v, run) < 0 ? -1 : 1;
 		snprintf(what, sizeof(what), "unexpected exit KVM_EXIT_%s (%u)", kq_exit_reason_name(reason),
 			 reason);
 		fail_with_regs(v, what);

@@ -259,6 +259,15 @@ int kq_vm_register_mmio(struct kq_vm *vm, uint64_t base, uint64_t len, kq_mmio_f
 	return 0;
 }
 
+int kq_vm_register_exit(struct kq_vm *vm, uint32_t reason, kq_exit_fn fn, void *ctx)
+{
+	if (reason >= 64)
+		return kq_err_set("exit reason %u: handlers cover reasons below 64", reason);
+	vm->exit_fn[reason] = fn;
+	vm->exit_ctx[reason] = ctx;
+	return 0;
+}
+
 void kq_vm_set_ucall_handler(struct kq_vm *vm, kq_ucall_fn fn, void *ctx)
 {
 	vm->ucall_fn = fn;

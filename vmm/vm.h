@@ -42,6 +42,10 @@ typedef int (*kq_mmio_fn)(void *ctx, struct kq_vcpu *v, uint64_t addr, uint8_t *
 /* Non-control ucalls (RESULT, SAMPLES, PRINT, SYNC, STEP). Return 0 to go on,
  * -1 to stop the VM as failed (after kq_vcpu_fail). */
 typedef int (*kq_ucall_fn)(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc);
+/* Exits the vmm has no handler of its own for (KVM_EXIT_X86_RDMSR once a test
+ * routes MSRs to userspace, say), called on the vCPU's thread without the VM
+ * lock. Return 0 to go on, -1 to stop the VM as failed (after kq_vcpu_fail). */
+typedef int (*kq_exit_fn)(void *ctx, struct kq_vcpu *v, struct kvm_run *run);
 
 struct kq_vcpu {
 	struct kq_vm *vm;
@@ -70,6 +74,8 @@ const struct kq_mem *kq_vm_test_mem(const struct kq_vm *vm);
 int kq_vm_register_pio(struct kq_vm *vm, uint16_t base, uint16_t len, kq_pio_fn fn, void *ctx);
 int kq_vm_register_mmio(struct kq_vm *vm, uint64_t base, uint64_t len, kq_mmio_fn fn, void *ctx);
 void kq_vm_set_ucall_handler(struct kq_vm *vm, kq_ucall_fn fn, void *ctx);
+/* Handles exit reason `reason` (below 64) where the vmm would otherwise fail. */
+int kq_vm_register_exit(struct kq_vm *vm, uint32_t reason, kq_exit_fn fn, void *ctx);
 
 /* Runs every vCPU on its own thread until all reach DONE, one fails, or the
  * watchdog fires. 0 when all finished; -1 with kq_vm_failure() otherwise. */

@@ -41,6 +41,8 @@ struct kq_vm {
 	int nmmio;
 	kq_ucall_fn ucall_fn;
 	void *ucall_ctx;
+	kq_exit_fn exit_fn[64]; /* by KVM_EXIT_* reason, see kq_vm_register_exit */
+	void *exit_ctx[64];
 
 	uint64_t t_create_ns;
 	_Atomic uint64_t t_first_exit_ns;
