@@ -56,11 +56,11 @@ $(BUILD)/%.o: %.c | deps
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@) $(BUILD)/deps
-	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@) $(BUILD)/deps
-	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/guest/obj/%.o: %.c
 	@mkdir -p $(dir $@) $(BUILD)/deps

@@ -111,9 +111,56 @@ static void description(FILE *f, const char *s)
 		fputc(*s == '#' || *s == '\n' ? '_' : *s, f);
 }
 
-static void metric_line(FILE *f, const json_t *m)
+static bool distinguishing_label(const char *key)
 {
-	fprintf(f, "    %s: {unit: ", json_string_value(json_object_get(m, "name")));
+	static const char *const same_for_all[] = {"kind", "handled_in", "batch_size",
+						   "iterations", "better"};
+	for (size_t i = 0; i < sizeof(same_for_all) / sizeof(same_for_all[0]); i++)
+		if (strcmp(key, same_for_all[i]) == 0)
+			return false;
+	return true;
+}
+
+/* YAML keys must be unique: a metric whose name repeats in the test (scaling
+ * runs one name per vCPU count) gets its distinguishing labels appended,
+ * e.g. "cpuid.ns[vcpus=2,vcpu=1]". */
+static void metric_key(FILE *f, const json_t *metrics, const json_t *m)
+{
+	const char *name = json_string_value(json_object_get(m, "name"));
+	size_t i, same = 0;
+	json_t *x;
+	json_array_foreach((json_t *)metrics, i, x) same +=
+		strcmp(json_string_value(json_object_get(x, "name")), name) == 0;
+	if (same < 2) {
+		yaml_key(f, name);
+		return;
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *k = open_memstream(&buf, &len);
+	fprintf(k, "%s[", name);
+	const char *key, *sep = "";
+	json_t *v;
+	json_object_foreach((json_t *)json_object_get(m, "labels"), key, v)
+	{
+		if (!distinguishing_label(key))
+			continue;
+		char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		fprintf(k, "%s%s=%s", sep, key, val ? val : "null");
+		free(val);
+		sep = ",";
+	}
+	fputc(']', k);
+	fclose(k);
+	yaml_string(f, buf);
+	free(buf);
+}
+
+static void metric_line(FILE *f, const json_t *metrics, const json_t *m)
+{
+	fputs("    ", f);
+	metric_key(f, metrics, m);
+	fputs(": {unit: ", f);
 	kq_yaml_scalar(f, json_object_get(m, "unit"));
 	const json_t *st = json_object_get(m, "stats");
 	if (st) {
@@ -162,7 +209,7 @@ void kq_tap_result(FILE *f, int number, const json_t *t)
 		fputs("  metrics:\n", f);
 		size_t i;
 		json_t *m;
-		json_array_foreach((json_t *)metrics, i, m) metric_line(f, m);
+		json_array_foreach((json_t *)metrics, i, m) metric_line(f, metrics, m);
 	}
 	static const char *const blocks[] = {"verdict", "repeats", "evidence", "diagnostics"};
 	for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++) {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reports/stats.h"
 #include "vmm/vm.h"
 
 /* Extra time the child gets beyond the test's limit before SIGKILL: its own
@@ -270,6 +271,36 @@ void kq_apply_thresholds(const struct kq_test *t, json_t *res)
 	}
 }
 
+/* Labels that vary between runs of the same measurement. */
+static bool incidental_label(const char *key)
+{
+	return strcmp(key, "repeat") == 0 || strcmp(key, "batch_size") == 0 ||
+	       strcmp(key, "iterations") == 0;
+}
+
+static bool labels_contained(const json_t *a, const json_t *b)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)a, key, v)
+	{
+		if (!incidental_label(key) && !json_equal(v, json_object_get(b, key)))
+			return false;
+	}
+	return true;
+}
+
+/* One measurement across runs: the same name, unit and labels (scaling
+ * metrics share a name and differ by labels.vcpus and labels.vcpu). */
+static bool same_metric(const json_t *a, const json_t *b)
+{
+	const json_t *la = json_object_get(a, "labels"), *lb = json_object_get(b, "labels");
+	return json_object_get(b, "stats") &&
+	       json_equal(json_object_get(a, "name"), json_object_get(b, "name")) &&
+	       json_equal(json_object_get(a, "unit"), json_object_get(b, "unit")) &&
+	       labels_contained(la, lb) && labels_contained(lb, la);
+}
+
 json_t *kq_merge_repeats(json_t **runs, int k)
 {
 	json_t *first = runs[0];
@@ -295,7 +326,6 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 	{
 		if (!json_object_get(m, "stats"))
 			continue;
-		const char *name = json_string_value(json_object_get(m, "name"));
 		double med[64];
 		int n = 0;
 		for (int r = 0; r < k && n < 64; r++) {
@@ -303,23 +333,19 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 			json_t *x;
 			json_array_foreach(json_object_get(runs[r], "metrics"), j, x)
 			{
-				if (strcmp(json_string_value(json_object_get(x, "name")), name) == 0)
+				if (n < 64 && same_metric(m, x))
 					med[n++] = json_number_value(json_object_get(
 						json_object_get(x, "stats"), "median"));
 			}
 		}
 		if (n < 2)
 			continue;
-		double mean = 0, var = 0;
-		for (int j = 0; j < n; j++)
-			mean += med[j] / n;
-		for (int j = 0; j < n; j++)
-			var += (med[j] - mean) * (med[j] - mean) / (n - 1);
 		json_t *medians = json_array();
 		for (int j = 0; j < n; j++)
 			json_array_append_new(medians, json_real(med[j]));
-		json_t *cv = json_pack("{s:s+, s:s, s:f, s:o, s:o}", "name", name, ".median_cv",
-				       "unit", "ratio", "value", mean ? sqrt(var) / mean : 0, "labels",
+		json_t *cv = json_pack("{s:s+, s:s, s:f, s:o, s:o}", "name",
+				       json_string_value(json_object_get(m, "name")), ".median_cv",
+				       "unit", "ratio", "value", kq_cv(med, (size_t)n), "labels",
 				       json_deep_copy(json_object_get(m, "labels")), "medians", medians);
 		json_array_append_new(added, cv);
 	}

@@ -40,6 +40,24 @@ int main(void)
 	free(out);
 	kq_result_free(&r);
 
+	/* A name repeated with different labels (scaling: one per vCPU count and
+	 * vCPU) gets the labels in its key, so YAML keys stay unique. */
+	kq_result_init(&r, "exit.scaling.cpuid");
+	for (int vcpus = 1; vcpus <= 2; vcpus++) {
+		json_t *x = kq_result_add_value(&r, "exits_per_s", "exits/s", 1000.0 * vcpus);
+		json_object_set_new(json_object_get(x, "labels"), "vcpus", json_integer(vcpus));
+		json_object_set_new(json_object_get(x, "labels"), "kind", json_string("cpuid"));
+	}
+	kq_result_add_value(&r, "startup.us", "us", 3.5);
+	out = render(r.obj, 1);
+	has_substr(out, "    \"exits_per_s[vcpus=1]\": {unit: \"exits/s\", value: 1000.0",
+		   "a repeated name is keyed by its distinguishing labels");
+	has_substr(out, "    \"exits_per_s[vcpus=2]\": {unit: \"exits/s\", value: 2000.0",
+		   "the second key differs from the first");
+	has_substr(out, "    startup.us: {unit: \"us\", value: 3.5", "a unique name keeps its plain key");
+	free(out);
+	kq_result_free(&r);
+
 	kq_result_init(&r, "exit.hlt");
 	kq_result_set_status(&r, KQ_SKIP, "missing KVM capability X # really\nnext");
 	out = render(r.obj, 2);
