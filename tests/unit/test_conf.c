@@ -43,6 +43,37 @@ static void bad(const char *what, const char *text, int line, const char *needle
 	kq_suite_free(&s);
 }
 
+static bool same_params(const struct kq_test *a, const struct kq_test *b)
+{
+	if (a->nparams != b->nparams || strcmp(a->workload, b->workload) != 0 ||
+	    strcmp(a->requires, b->requires) != 0)
+		return false;
+	for (int i = 0; i < a->nparams; i++)
+		if (strcmp(a->params[i].key, b->params[i].key) != 0 ||
+		    strcmp(a->params[i].value, b->params[i].value) != 0)
+			return false;
+	return true;
+}
+
+/* suite.conf carries the default probe profile: the two must not drift. */
+static void same_probe_sections(const struct kq_suite *suite)
+{
+	struct kq_suite prof;
+	if (!ok(kq_suite_load(&prof, "profiles/default.conf") == 0, "profiles/default.conf loads (%s)",
+		prof.errors))
+		return;
+	int in_suite = 0;
+	for (int i = 0; i < suite->ntests; i++)
+		in_suite += strncmp(suite->tests[i].name, "probe.", 6) == 0;
+	is_int(in_suite, prof.ntests, "suite.conf has as many probe sections as the default profile");
+	for (int i = 0; i < prof.ntests; i++) {
+		const struct kq_test *t = kq_suite_find(suite, prof.tests[i].name);
+		ok(t && same_params(t, &prof.tests[i]), "suite.conf [%s] matches profiles/default.conf",
+		   prof.tests[i].name);
+	}
+	kq_suite_free(&prof);
+}
+
 int main(void)
 {
 	snprintf(path, sizeof(path), "/tmp/kq-conf-%d.conf", (int)getpid());
@@ -126,6 +157,7 @@ int main(void)
 	ok(kq_suite_load(&s, "/nonexistent/suite.conf") < 0, "a missing file is an error");
 	has_substr(s.errors, "/nonexistent/suite.conf:0: cannot open", "naming the file");
 	ok(kq_suite_load(&s, "suite.conf") == 0, "the shipped suite.conf loads (%s)", s.errors);
+	same_probe_sections(&s);
 	kq_suite_free(&s);
 	unlink(path);
 	return done_testing();
