@@ -2,6 +2,7 @@
 # `make check`: every stage runs even when an earlier one fails; the last line
 # counts the stages that passed and failed, and the exit status is non-zero
 # on any failure.
+#   0. source formatting (clang-format, .clang-format)
 #   1. unit tests, natively
 #   2. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. host-side script tests (no KVM needed: reports, sandbox)
@@ -38,6 +39,7 @@ unit=("$BUILD"/tests/unit/*)
 integ=("$BUILD"/tests/integration/* tests/integration/*.sh)
 host_scripts=(tests/report/*.sh tests/sandbox/*.sh)
 
+stage "formatting (make format-check)" make -s format-check
 stage "unit tests" prove --exec '' "${unit[@]}"
 stage "unit tests under ASan+UBSan" sh -c \
 	'make -s SAN=1 check-build >/dev/null && prove --exec "" build-san/tests/unit/*'

@@ -24,22 +24,24 @@
  * the exception stubs it builds the IDT from. */
 struct kq_image_header {
 	uint64_t magic;
-	uint64_t entry;       /* guest virtual address of the entry point */
-	uint64_t isr_table;   /* address of 256 handler addresses (uint64_t each) */
-	uint64_t image_end;   /* end of bss: memory the image needs */
+	uint64_t entry;	    /* guest virtual address of the entry point */
+	uint64_t isr_table; /* address of 256 handler addresses (uint64_t each) */
+	uint64_t image_end; /* end of bss: memory the image needs */
 	uint64_t abi_version;
 };
 
 enum kq_ucall_kind {
-	KQ_UC_SYNC = 1,   /* args[0]: stage number; host may reply through args */
-	KQ_UC_RESULT,     /* name = unit: args[0] value (uint64), args[1] 1 when the value is a double's bits */
-	KQ_UC_SAMPLES,    /* name, unit; data_gpa: uint64_t[count] batch totals; args[0]: divisor per sample */
-	KQ_UC_PRINT,      /* text */
-	KQ_UC_ASSERT,     /* text "file:line: expr" */
-	KQ_UC_EXCEPTION,  /* args: vector, rip, error code, cr2 */
-	KQ_UC_STEP,       /* args: step index, op, cycles, iterations */
+	KQ_UC_SYNC = 1, /* args[0]: stage number; host may reply through args */
+	KQ_UC_RESULT, /* name = unit: args[0] value (uint64), args[1] 1 when the value is a double's
+			 bits */
+	KQ_UC_SAMPLES,	 /* name, unit; data_gpa: uint64_t[count] batch totals; args[0]: divisor per
+			    sample */
+	KQ_UC_PRINT,	 /* text */
+	KQ_UC_ASSERT,	 /* text "file:line: expr" */
+	KQ_UC_EXCEPTION, /* args: vector, rip, error code, cr2 */
+	KQ_UC_STEP,	 /* args: step index, op, cycles, iterations */
 	KQ_UC_DONE,
-	KQ_UC_BOOT,       /* first thing the guest does: args[0] = rdtsc at entry */
+	KQ_UC_BOOT, /* first thing the guest does: args[0] = rdtsc at entry */
 };
 
 struct kq_ucall {
@@ -56,16 +58,16 @@ struct kq_ucall {
 /* Step scripts: ops executed in order by the guest's interpreter. */
 enum kq_step_op {
 	KQ_STEP_CPUID = 1, /* arg0: iterations, arg1: leaf */
-	KQ_STEP_PIO,       /* arg0: iterations (userspace PIO exit) */
-	KQ_STEP_SPIN,      /* arg0: microseconds of busy wait, no exits */
-	KQ_STEP_TOUCH,     /* arg0: bytes of test memory to write, arg1: stride */
-	KQ_STEP_SYNC,      /* arg0: tag; a sync ucall the host sees */
+	KQ_STEP_PIO,	   /* arg0: iterations (userspace PIO exit) */
+	KQ_STEP_SPIN,	   /* arg0: microseconds of busy wait, no exits */
+	KQ_STEP_TOUCH,	   /* arg0: bytes of test memory to write, arg1: stride */
+	KQ_STEP_SYNC,	   /* arg0: tag; a sync ucall the host sees */
 	KQ_STEP_MAX
 };
 
 #define KQ_MAX_STEPS_ABI 64
-#define KQ_MAX_ARGS      16
-#define KQ_MAX_SAMPLES   3072
+#define KQ_MAX_ARGS	 16
+#define KQ_MAX_SAMPLES	 3072
 
 struct kq_step {
 	uint32_t op;
@@ -83,10 +85,10 @@ struct kq_params {
 	uint32_t pad;
 	uint64_t tsc_khz;
 	uint64_t time_goal_cycles; /* adaptive measurement goal */
-	uint64_t test_gpa;         /* test memory region (identity-mapped) */
+	uint64_t test_gpa;	   /* test memory region (identity-mapped) */
 	uint64_t test_size;
-	uint64_t mmio_gpa;         /* mapped in the page tables, backed by no memslot */
-	uint64_t samples_gpa;      /* this vCPU's sample buffer, KQ_MAX_SAMPLES entries */
+	uint64_t mmio_gpa;    /* mapped in the page tables, backed by no memslot */
+	uint64_t samples_gpa; /* this vCPU's sample buffer, KQ_MAX_SAMPLES entries */
 	uint64_t args[KQ_MAX_ARGS];
 	char workload[40];
 	struct kq_step steps[KQ_MAX_STEPS_ABI];

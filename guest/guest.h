@@ -91,7 +91,7 @@ struct kq_guest_workload {
 };
 #define KQ_GUEST_WORKLOAD(wname, fn)                                                               \
 	static const struct kq_guest_workload kq_wl_##fn                                           \
-		__attribute__((used, section("kq_workloads"), aligned(8))) = {wname, fn}
+	    __attribute__((used, section("kq_workloads"), aligned(8))) = {wname, fn}
 
 /* Exception hook: a workload that expects a vector installs a handler; it
  * returns 1 when it handled the exception (execution resumes at frame->rip). */

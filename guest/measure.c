@@ -3,8 +3,8 @@
 #include "guest/guest.h"
 
 #define KQ_BATCHES_PER_GOAL 32
-#define KQ_MIN_BATCHES      8
-#define KQ_WARMUP_ITERS     64
+#define KQ_MIN_BATCHES	    8
+#define KQ_WARMUP_ITERS	    64
 
 void kq_measure(const char *name, kq_measured_fn op, void *ctx)
 {

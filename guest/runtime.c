@@ -44,8 +44,7 @@ void kq_result_u64(const char *name, const char *unit, uint64_t v)
 	kq_ucall(uc);
 }
 
-void kq_samples(const char *name, const char *unit, const uint64_t *v, uint64_t n,
-		uint64_t divisor)
+void kq_samples(const char *name, const char *unit, const uint64_t *v, uint64_t n, uint64_t divisor)
 {
 	struct kq_ucall *uc = msg(KQ_UC_SAMPLES);
 	kq_strlcpy(uc->name, name, sizeof(uc->name));
@@ -132,7 +131,8 @@ void kq_guest_main(struct kq_params *p)
 		kq_run_steps(p);
 		kq_done();
 	}
-	for (const struct kq_guest_workload *w = __start_kq_workloads; w < __stop_kq_workloads; w++) {
+	for (const struct kq_guest_workload *w = __start_kq_workloads; w < __stop_kq_workloads;
+	     w++) {
 		if (kq_strcmp(w->name, p->workload) == 0) {
 			w->run(p);
 			kq_done();

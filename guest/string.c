@@ -98,7 +98,7 @@ int kq_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 		case 'u':
 		case 'x': {
 			unsigned long long v =
-				longs ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
+			    longs ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
 			put_u(&o, v, *fmt == 'x' ? 16 : 10, width, padc);
 			break;
 		}

@@ -71,9 +71,9 @@ void kq_result_diag(struct kq_result *r, const char *fmt, ...)
 
 json_t *kq_stats_json(const struct kq_stats *st)
 {
-	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "n", (json_int_t)st->n, "min", st->min,
-			 "max", st->max, "median", st->median, "mean", st->mean, "p99", st->p99,
-			 "stddev", st->stddev);
+	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "n", (json_int_t)st->n, "min",
+			 st->min, "max", st->max, "median", st->median, "mean", st->mean, "p99",
+			 st->p99, "stddev", st->stddev);
 }
 
 static json_t *metric_new(struct kq_result *r, const char *name, const char *unit)

@@ -19,12 +19,13 @@ void kq_result_free(struct kq_result *r);
 
 /* The first FAIL wins over later PASS/SKIP; SKIP only replaces PASS. */
 void kq_result_set_status(struct kq_result *r, enum kq_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 enum kq_status kq_result_status(const struct kq_result *r);
 const char *kq_status_name(enum kq_status st);
 
 /* Appends a line to the result's diagnostics (shown in TAP YAML). */
-void kq_result_diag(struct kq_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kq_result_diag(struct kq_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* A metric with samples: statistics are computed here. Returns the metric
  * object (borrowed) so callers may add fields such as "handled_in". */

@@ -113,8 +113,8 @@ static void description(FILE *f, const char *s)
 
 static bool distinguishing_label(const char *key)
 {
-	static const char *const same_for_all[] = {"kind", "handled_in", "batch_size",
-						   "iterations", "better"};
+	static const char *const same_for_all[] = {"kind", "handled_in", "batch_size", "iterations",
+						   "better"};
 	for (size_t i = 0; i < sizeof(same_for_all) / sizeof(same_for_all[0]); i++)
 		if (strcmp(key, same_for_all[i]) == 0)
 			return false;
@@ -130,7 +130,7 @@ static void metric_key(FILE *f, const json_t *metrics, const json_t *m)
 	size_t i, same = 0;
 	json_t *x;
 	json_array_foreach((json_t *)metrics, i, x) same +=
-		strcmp(json_string_value(json_object_get(x, "name")), name) == 0;
+	    strcmp(json_string_value(json_object_get(x, "name")), name) == 0;
 	if (same < 2) {
 		yaml_key(f, name);
 		return;

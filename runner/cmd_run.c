@@ -42,10 +42,10 @@ static void help(FILE *f)
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	static const struct option opts[] = {
-		{"conf", required_argument, 0, 'c'}, {"group", required_argument, 0, 'g'},
-		{"test", required_argument, 0, 't'}, {"out", required_argument, 0, 'o'},
-		{"quick", no_argument, 0, 'q'},	     {"repeat", required_argument, 0, 'r'},
-		{"help", no_argument, 0, 'h'},	     {0, 0, 0, 0}};
+	    {"conf", required_argument, 0, 'c'}, {"group", required_argument, 0, 'g'},
+	    {"test", required_argument, 0, 't'}, {"out", required_argument, 0, 'o'},
+	    {"quick", no_argument, 0, 'q'},	 {"repeat", required_argument, 0, 'r'},
+	    {"help", no_argument, 0, 'h'},	 {0, 0, 0, 0}};
 	int c;
 	int64_t k;
 	optind = 1;
@@ -74,7 +74,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case 'r':
 			if (kq_parse_int(optarg, &k) < 0 || k < 1 || k > 64) {
-				fprintf(stderr, "kvmqual run: --repeat '%s': expected 1 to 64\n", optarg);
+				fprintf(stderr, "kvmqual run: --repeat '%s': expected 1 to 64\n",
+					optarg);
 				return -1;
 			}
 			a->o.repeat = (int)k;
@@ -100,7 +101,8 @@ static int select_tests(const struct kq_suite *s, const struct run_args *a, bool
 	int bad = 0;
 	for (int i = 0; i < a->ntests; i++)
 		if (!kq_suite_find(s, a->tests[i])) {
-			fprintf(stderr, "kvmqual run: no test named '%s' in %s\n", a->tests[i], a->conf);
+			fprintf(stderr, "kvmqual run: no test named '%s' in %s\n", a->tests[i],
+				a->conf);
 			bad = 1;
 		}
 	for (int g = 0; g < a->ngroups; g++) {
@@ -160,10 +162,11 @@ static int check_environment(const struct kq_suite *s, const bool *sel)
 			continue;
 		struct kq_kvm k;
 		if (kq_kvm_open(&k, NULL) < 0) {
-			fprintf(stderr,
-				"kvmqual: this host cannot run KVM tests (%s).\n"
-				"kvmqual: `make run` runs the suite in an emulated KVM host instead.\n",
-				kq_err());
+			fprintf(
+			    stderr,
+			    "kvmqual: this host cannot run KVM tests (%s).\n"
+			    "kvmqual: `make run` runs the suite in an emulated KVM host instead.\n",
+			    kq_err());
 			return -1;
 		}
 		kq_kvm_close(&k);
@@ -246,7 +249,8 @@ int kq_run_main(int argc, char **argv)
 	}
 	rc = kq_results_finish(doc);
 	if (kq_results_write(doc, dir) < 0) {
-		fprintf(stderr, "kvmqual: cannot write %s/results.json: %s\n", dir, strerror(errno));
+		fprintf(stderr, "kvmqual: cannot write %s/results.json: %s\n", dir,
+			strerror(errno));
 		rc = KQ_EXIT_FAILED;
 	}
 	fclose(tap);

@@ -3,7 +3,7 @@
 #define KQ_RUNNER_COMMANDS_H
 
 int kq_list_main(int argc, char **argv);    /* runner/cmd_list.c */
-int kq_run_main(int argc, char **argv);     /* runner/cmd_run.c */
+int kq_run_main(int argc, char **argv);	    /* runner/cmd_run.c */
 int kq_probe_main(int argc, char **argv);   /* probes/ */
 int kq_report_main(int argc, char **argv);  /* reports/ */
 int kq_compare_main(int argc, char **argv); /* reports/ */
@@ -12,7 +12,7 @@ int kq_export_main(int argc, char **argv);  /* reports/ */
 /* Exit codes of every subcommand. */
 enum { KQ_EXIT_OK = 0, KQ_EXIT_FAILED = 1, KQ_EXIT_USAGE = 2, KQ_EXIT_ENV = 3 };
 
-#define KQ_VERSION "0.1.0"
+#define KQ_VERSION	"0.1.0"
 #define KQ_DEFAULT_CONF "suite.conf"
 
 #endif

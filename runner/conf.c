@@ -15,16 +15,16 @@ struct parse_ctx {
 	struct kq_suite *s;
 	const char *path;
 	FILE *f;
-	int line;           /* line the reader last returned */
-	int section_line;   /* line of the last [section] header */
-	bool continuation;  /* that line started with whitespace (inih multi-line) */
+	int line;	   /* line the reader last returned */
+	int section_line;  /* line of the last [section] header */
+	bool continuation; /* that line started with whitespace (inih multi-line) */
 	bool too_long;
-	char last_key[48];  /* for continuation lines */
+	char last_key[48]; /* for continuation lines */
 	bool workload_set, steps_set;
 };
 
 static void add_error(struct kq_suite *s, const char *path, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void add_error(struct kq_suite *s, const char *path, int line, const char *fmt, ...)
 {
 	size_t used = strlen(s->errors);
@@ -67,7 +67,8 @@ int kq_parse_double(const char *s, double *out)
 
 int kq_parse_yes_no(const char *s, bool *out)
 {
-	static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false", "off", "0"};
+	static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false",
+										    "off", "0"};
 	for (int i = 0; i < 4; i++) {
 		if (strcasecmp(s, yes[i]) == 0)
 			return *out = true, 0;
@@ -125,11 +126,11 @@ int kq_parse_duration_s(const char *s, double *out)
 	double v = strtod(s, &end);
 	if (errno || end == s || v < 0 || !isfinite(v))
 		return -1;
-	double mul = strcmp(end, "") == 0 || strcmp(end, "s") == 0 ? 1
-		     : strcmp(end, "ms") == 0			   ? 1e-3
-		     : strcmp(end, "us") == 0			   ? 1e-6
+	double mul = strcmp(end, "") == 0 || strcmp(end, "s") == 0	? 1
+		     : strcmp(end, "ms") == 0				? 1e-3
+		     : strcmp(end, "us") == 0				? 1e-6
 		     : strcmp(end, "m") == 0 || strcmp(end, "min") == 0 ? 60
-									   : -1;
+									: -1;
 	if (mul < 0)
 		return -1;
 	*out = v * mul;
@@ -145,9 +146,10 @@ static char *reader(char *str, int num, void *stream)
 	size_t len = strlen(str);
 	if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(c->f)) {
 		c->too_long = true;
-		add_error(c->s, c->path, c->line,
-			  "line longer than %d characters (continue a long value on indented lines)",
-			  num - 2);
+		add_error(
+		    c->s, c->path, c->line,
+		    "line longer than %d characters (continue a long value on indented lines)",
+		    num - 2);
 		int ch;
 		while ((ch = fgetc(c->f)) != EOF && ch != '\n')
 			;
@@ -183,7 +185,8 @@ static int new_section(struct parse_ctx *c, const char *name)
 	for (int i = 0; i < s->ntests; i++)
 		if (strcmp(s->tests[i].name, name) == 0) {
 			add_error(s, c->path, c->section_line,
-				  "duplicate section [%s] (first at line %d)", name, s->tests[i].line);
+				  "duplicate section [%s] (first at line %d)", name,
+				  s->tests[i].line);
 			break;
 		}
 	for (const char *p = name; *p; p++)
@@ -194,8 +197,9 @@ static int new_section(struct parse_ctx *c, const char *name)
 			break;
 		}
 	if (strlen(name) >= sizeof(s->tests[0].name))
-		add_error(s, c->path, c->section_line, "section [%s]: name longer than %zu characters",
-			  name, sizeof(s->tests[0].name) - 1);
+		add_error(s, c->path, c->section_line,
+			  "section [%s]: name longer than %zu characters", name,
+			  sizeof(s->tests[0].name) - 1);
 	struct kq_test *t = realloc(s->tests, (size_t)(s->ntests + 1) * sizeof(*t));
 	if (!t)
 		return 0;
@@ -216,8 +220,9 @@ static int parse_groups(struct parse_ctx *c, struct kq_test *t, const char *v)
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (char *save, *g = strtok_r(buf, " ,\t", &save); g; g = strtok_r(NULL, " ,\t", &save)) {
 		if (t->ngroups == KQ_MAX_GROUPS || strlen(g) >= sizeof(t->groups[0])) {
-			add_error(c->s, c->path, c->line, "groups: at most %d names of %zu characters",
-				  KQ_MAX_GROUPS, sizeof(t->groups[0]) - 1);
+			add_error(c->s, c->path, c->line,
+				  "groups: at most %d names of %zu characters", KQ_MAX_GROUPS,
+				  sizeof(t->groups[0]) - 1);
 			return -1;
 		}
 		snprintf(t->groups[t->ngroups++], sizeof(t->groups[0]), "%s", g);
@@ -239,7 +244,8 @@ static int parse_pin(struct parse_ctx *c, struct kq_test *t, const char *v)
 	t->npin_cpus = 0;
 	for (char *save, *p = strtok_r(buf, " ,", &save); p; p = strtok_r(NULL, " ,", &save)) {
 		int64_t cpu;
-		if (kq_parse_int(p, &cpu) < 0 || cpu < 0 || cpu >= 4096 || t->npin_cpus == KQ_MAX_CPUS)
+		if (kq_parse_int(p, &cpu) < 0 || cpu < 0 || cpu >= 4096 ||
+		    t->npin_cpus == KQ_MAX_CPUS)
 			return -1;
 		t->pin_cpus[t->npin_cpus++] = (int)cpu;
 	}
@@ -251,7 +257,8 @@ static int parse_threshold(struct parse_ctx *c, struct kq_test *t, const char *k
 	/* max.<metric>.<stat> or min.<metric>.<stat>; the metric may contain dots. */
 	bool is_max = strncmp(key, "max.", 4) == 0;
 	const char *metric = key + 4, *dot = strrchr(metric, '.');
-	static const char *const stats[] = {"median", "mean", "p99", "min", "max", "value", "stddev"};
+	static const char *const stats[] = {"median", "mean",  "p99",	"min",
+					    "max",    "value", "stddev"};
 	if (!dot || dot == metric) {
 		add_error(c->s, c->path, c->line, "%s: expected %s.<metric>.<statistic>", key,
 			  is_max ? "max" : "min");
@@ -262,12 +269,14 @@ static int parse_threshold(struct parse_ctx *c, struct kq_test *t, const char *k
 		known |= strcmp(dot + 1, stats[i]) == 0;
 	if (!known) {
 		add_error(c->s, c->path, c->line,
-			  "%s: unknown statistic '%s' (median, mean, p99, min, max, stddev, value)", key,
-			  dot + 1);
+			  "%s: unknown statistic '%s' (median, mean, p99, min, max, stddev, value)",
+			  key, dot + 1);
 		return -1;
 	}
-	if (t->nthresholds == KQ_MAX_THRESH || (size_t)(dot - metric) >= sizeof(t->thresholds[0].metric)) {
-		add_error(c->s, c->path, c->line, "%s: too many thresholds or metric name too long", key);
+	if (t->nthresholds == KQ_MAX_THRESH ||
+	    (size_t)(dot - metric) >= sizeof(t->thresholds[0].metric)) {
+		add_error(c->s, c->path, c->line, "%s: too many thresholds or metric name too long",
+			  key);
 		return -1;
 	}
 	struct kq_threshold *th = &t->thresholds[t->nthresholds];
@@ -349,8 +358,10 @@ static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, co
 		snprintf(buf, sizeof(buf), "%s", v);
 		for (char *n = strtok_r(buf, " ,", &save); n; n = strtok_r(NULL, " ,", &save))
 			if (!kq_kvm_cap_by_name(n))
-				add_error(s, c->path, c->line,
-					  "requires: unknown KVM capability '%s' (see `kvmqual probe`)", n);
+				add_error(
+				    s, c->path, c->line,
+				    "requires: unknown KVM capability '%s' (see `kvmqual probe`)",
+				    n);
 	} else if (strcmp(k, "steps") == 0) {
 		if (strlen(v) >= sizeof(t->steps))
 			BAD("too long");
@@ -391,7 +402,8 @@ static int handler(void *user, const char *section, const char *name, const char
 			else
 				snprintf(t->steps + used, sizeof(t->steps) - used, "; %s", value);
 		} else {
-			add_error(s, c->path, c->line, "'%s' does not take a multi-line value", name);
+			add_error(s, c->path, c->line, "'%s' does not take a multi-line value",
+				  name);
 		}
 		return 1;
 	}
@@ -402,8 +414,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	for (int i = 0; i < t->nparams; i++)
 		if (strcmp(t->params[i].key, name) == 0) {
-			add_error(s, c->path, c->line, "duplicate key '%s' (first at line %d)", name,
-				  abs(t->params[i].line));
+			add_error(s, c->path, c->line, "duplicate key '%s' (first at line %d)",
+				  name, abs(t->params[i].line));
 			return 1;
 		}
 	if (generic_key(c, t, name, value) == 0) {
@@ -455,8 +467,8 @@ static int check_param_value(const struct kq_param_spec *sp, const char *v)
 
 static const char *type_name(enum kq_param_type t)
 {
-	static const char *const n[] = {"text", "a whole number", "a non-negative whole number",
-					"a number", "yes or no", "a size such as 64M"};
+	static const char *const n[] = {"text",	    "a whole number", "a non-negative whole number",
+					"a number", "yes or no",      "a size such as 64M"};
 	return n[t];
 }
 
@@ -477,7 +489,8 @@ static void validate(struct kq_suite *s)
 		if (!t->workload[0] && t->steps[0])
 			snprintf(t->workload, sizeof(t->workload), "steps");
 		if (!t->workload[0]) {
-			add_error(s, t->file, t->line, "[%s]: no workload (or steps) given", t->name);
+			add_error(s, t->file, t->line, "[%s]: no workload (or steps) given",
+				  t->name);
 			continue;
 		}
 		const struct kq_driver *d = kq_driver_find(t->workload);
@@ -497,13 +510,13 @@ static void validate(struct kq_suite *s)
 			while (sp && sp->key && strcmp(sp->key, p->key) != 0)
 				sp++;
 			if (!sp || !sp->key) {
-				add_error(s, t->file, p->line, "unknown key '%s' for workload %s", p->key,
-					  t->workload);
+				add_error(s, t->file, p->line, "unknown key '%s' for workload %s",
+					  p->key, t->workload);
 				continue;
 			}
 			if (check_param_value(sp, p->value) < 0)
-				add_error(s, t->file, p->line, "%s = '%s': expected %s", p->key, p->value,
-					  type_name(sp->type));
+				add_error(s, t->file, p->line, "%s = '%s': expected %s", p->key,
+					  p->value, type_name(sp->type));
 		}
 		if (t->mem_bytes % kq_page_size_bytes(t->page_size))
 			add_error(s, t->file, key_line(t, "memory"),
@@ -527,7 +540,8 @@ int kq_suite_load(struct kq_suite *s, const char *path)
 	int r = ini_parse_stream(reader, &c, handler, &c);
 	fclose(c.f);
 	if (r > 0 && !c.too_long)
-		add_error(s, path, r, "syntax error (expected [section], key = value, or a comment)");
+		add_error(s, path, r,
+			  "syntax error (expected [section], key = value, or a comment)");
 	else if (r < 0)
 		add_error(s, path, 0, "parser failure (%d)", r);
 	validate(s);

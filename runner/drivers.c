@@ -20,7 +20,8 @@ static int by_name(const void *a, const void *b)
 void kq_driver_register(const struct kq_driver *d)
 {
 	if (ndrivers == KQ_MAX_DRIVERS || kq_driver_find(d->name)) {
-		fprintf(stderr, "kvmqual: driver %s registered twice or too many drivers\n", d->name);
+		fprintf(stderr, "kvmqual: driver %s registered twice or too many drivers\n",
+			d->name);
 		abort();
 	}
 	drivers[ndrivers++] = d;

@@ -19,7 +19,7 @@
 /* Extra time the child gets beyond the test's limit before SIGKILL: its own
  * watchdog fires first and reports where the guest was. */
 #define KQ_KILL_GRACE_S 5.0
-#define KQ_STDERR_KEEP  4096
+#define KQ_STDERR_KEEP	4096
 
 static double now_s(void)
 {
@@ -41,8 +41,8 @@ static void write_all(int fd, const char *s, size_t n)
 	}
 }
 
-static void __attribute__((noreturn)) child(const struct kq_test *t, const struct kq_run_opts *o,
-					    int out_fd, int err_fd)
+static void __attribute__((noreturn))
+child(const struct kq_test *t, const struct kq_run_opts *o, int out_fd, int err_fd)
 {
 	setpgid(0, 0);
 	/* Nothing a driver prints may reach the TAP stream on stdout. */
@@ -86,7 +86,7 @@ static int drain(int fd, struct buf *b, size_t keep_tail)
 }
 
 static json_t *failure(const struct kq_test *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static json_t *failure(const struct kq_test *t, const char *fmt, ...)
 {
 	char msg[512];
@@ -106,7 +106,8 @@ static void add_stderr(json_t *res, struct buf *err)
 		return;
 	json_t *diag = json_object_get(res, "diagnostics");
 	char *save;
-	for (char *line = strtok_r(err->data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+	for (char *line = strtok_r(err->data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
 		json_array_append_new(diag, json_sprintf("stderr: %s", line));
 }
 
@@ -118,14 +119,16 @@ static void add_config(const struct kq_test *t, json_t *res, double duration)
 	json_t *params = json_object();
 	for (int i = 0; i < t->nparams; i++)
 		if (t->params[i].line >= 0)
-			json_object_set_new(params, t->params[i].key, json_string(t->params[i].value));
+			json_object_set_new(params, t->params[i].key,
+					    json_string(t->params[i].value));
 	json_object_set_new(res, "workload", json_string(t->workload));
 	json_object_set_new(res, "groups", groups);
 	json_object_set_new(res, "duration_s", json_real(duration));
 	json_object_set_new(res, "config",
 			    json_pack("{s:i, s:I, s:s, s:s, s:f, s:o}", "vcpus", t->vcpus, "memory",
-				      (json_int_t)t->mem_bytes, "backing", kq_backing_name(t->backing),
-				      "page_size", kq_page_size_name(t->page_size), "time_limit_s",
+				      (json_int_t)t->mem_bytes, "backing",
+				      kq_backing_name(t->backing), "page_size",
+				      kq_page_size_name(t->page_size), "time_limit_s",
 				      t->time_limit_s, "params", params));
 	if (t->steps[0])
 		json_object_set_new(json_object_get(res, "config"), "steps", json_string(t->steps));
@@ -196,8 +199,9 @@ json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o)
 		res = failure(t, "exceeded its time limit of %.1f s (+%.0f s grace) and was killed",
 			      t->time_limit_s, KQ_KILL_GRACE_S);
 	} else if (WIFSIGNALED(status)) {
-		res = failure(t, "crashed: killed by signal %d (SIG%s)", WTERMSIG(status),
-			      sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+		res =
+		    failure(t, "crashed: killed by signal %d (SIG%s)", WTERMSIG(status),
+			    sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
 	} else if (WEXITSTATUS(status) != 0 || !out.len) {
 		res = failure(t, "test process exited with status %d without a result",
 			      WEXITSTATUS(status));
@@ -217,8 +221,9 @@ json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o)
 
 static const char *stat_of(const json_t *m, const char *stat, double *v)
 {
-	const json_t *x = strcmp(stat, "value") == 0 ? json_object_get(m, "value")
-						      : json_object_get(json_object_get(m, "stats"), stat);
+	const json_t *x = strcmp(stat, "value") == 0
+			      ? json_object_get(m, "value")
+			      : json_object_get(json_object_get(m, "stats"), stat);
 	if (!json_is_number(x))
 		return "statistic not present in the metric";
 	*v = json_number_value(x);
@@ -245,9 +250,9 @@ void kq_apply_thresholds(const struct kq_test *t, json_t *res)
 		double v = 0;
 		const char *why = m ? stat_of(m, th->stat, &v) : "no such metric in the result";
 		bool okv = !why && (th->is_max ? v <= th->limit : v >= th->limit);
-		json_t *e = json_pack("{s:s, s:s, s:s, s:f, s:b}", "metric", th->metric, "stat",
-				      th->stat, "op", th->is_max ? "<=" : ">=", "limit", th->limit,
-				      "ok", okv);
+		json_t *e =
+		    json_pack("{s:s, s:s, s:s, s:f, s:b}", "metric", th->metric, "stat", th->stat,
+			      "op", th->is_max ? "<=" : ">=", "limit", th->limit, "ok", okv);
 		if (!why)
 			json_object_set_new(e, "observed", json_real(v));
 		else
@@ -256,12 +261,13 @@ void kq_apply_thresholds(const struct kq_test *t, json_t *res)
 		if (measured && !okv) {
 			char msg[512];
 			if (why)
-				snprintf(msg, sizeof(msg), "threshold %s.%s (%s:%d): %s", th->metric,
-					 th->stat, t->file, th->line, why);
+				snprintf(msg, sizeof(msg), "threshold %s.%s (%s:%d): %s",
+					 th->metric, th->stat, t->file, th->line, why);
 			else
-				snprintf(msg, sizeof(msg), "%s %s %.6g is %s the limit %.6g (%s:%d)",
-					 th->metric, th->stat, v, th->is_max ? "above" : "below",
-					 th->limit, t->file, th->line);
+				snprintf(msg, sizeof(msg),
+					 "%s %s %.6g is %s the limit %.6g (%s:%d)", th->metric,
+					 th->stat, v, th->is_max ? "above" : "below", th->limit,
+					 t->file, th->line);
 			const char *old = json_string_value(json_object_get(res, "status"));
 			if (strcmp(old, "fail") != 0) {
 				json_object_set_new(res, "status", json_string("fail"));
@@ -313,9 +319,10 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 		if (r && strcmp(st, "fail") == 0 &&
 		    strcmp(json_string_value(json_object_get(first, "status")), "fail") != 0) {
 			json_object_set(first, "status", json_object_get(runs[r], "status"));
-			json_object_set_new(first, "reason",
-					    json_sprintf("repeat %d: %s", r,
-							 json_string_value(json_object_get(runs[r], "reason"))));
+			json_object_set_new(
+			    first, "reason",
+			    json_sprintf("repeat %d: %s", r,
+					 json_string_value(json_object_get(runs[r], "reason"))));
 		}
 	}
 	/* For each sample metric of the first run: the medians of all runs and their CV. */
@@ -334,8 +341,8 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 			json_array_foreach(json_object_get(runs[r], "metrics"), j, x)
 			{
 				if (n < 64 && same_metric(m, x))
-					med[n++] = json_number_value(json_object_get(
-						json_object_get(x, "stats"), "median"));
+					med[n++] = json_number_value(
+					    json_object_get(json_object_get(x, "stats"), "median"));
 			}
 		}
 		if (n < 2)
@@ -343,10 +350,11 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 		json_t *medians = json_array();
 		for (int j = 0; j < n; j++)
 			json_array_append_new(medians, json_real(med[j]));
-		json_t *cv = json_pack("{s:s+, s:s, s:f, s:o, s:o}", "name",
-				       json_string_value(json_object_get(m, "name")), ".median_cv",
-				       "unit", "ratio", "value", kq_cv(med, (size_t)n), "labels",
-				       json_deep_copy(json_object_get(m, "labels")), "medians", medians);
+		json_t *cv =
+		    json_pack("{s:s+, s:s, s:f, s:o, s:o}", "name",
+			      json_string_value(json_object_get(m, "name")), ".median_cv", "unit",
+			      "ratio", "value", kq_cv(med, (size_t)n), "labels",
+			      json_deep_copy(json_object_get(m, "labels")), "medians", medians);
 		json_array_append_new(added, cv);
 	}
 	json_array_extend(metrics, added);

@@ -9,12 +9,12 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *what;
 } commands[] = {
-	{"list", kq_list_main, "list the tests declared in suite.conf"},
-	{"run", kq_run_main, "run tests: TAP on stdout, results.json in the output folder"},
-	{"probe", kq_probe_main, "describe this host: CPU, topology, KVM, kernel, mitigations"},
-	{"report", kq_report_main, "render a results folder as HTML and Markdown with charts"},
-	{"compare", kq_compare_main, "compare two or more runs, with a verdict for CI"},
-	{"export", kq_export_main, "export results as JUnit XML, KTAP or CSV"},
+    {"list", kq_list_main, "list the tests declared in suite.conf"},
+    {"run", kq_run_main, "run tests: TAP on stdout, results.json in the output folder"},
+    {"probe", kq_probe_main, "describe this host: CPU, topology, KVM, kernel, mitigations"},
+    {"report", kq_report_main, "render a results folder as HTML and Markdown with charts"},
+    {"compare", kq_compare_main, "compare two or more runs, with a verdict for CI"},
+    {"export", kq_export_main, "export results as JUnit XML, KTAP or CSV"},
 };
 
 static void usage(FILE *f)

@@ -24,11 +24,12 @@ json_t *kq_results_new(int argc, char **argv, const char *conf, bool quick, int 
 	json_array_append_new(args, json_string("kvmqual"));
 	for (int i = 0; i < argc; i++)
 		json_array_append_new(args, json_string(argv[i]));
-	return json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s, s:o, s:s, s:b, s:i}, s:s, s:o, s:[], s:{}}",
-			 "schema_version", KQ_RESULTS_SCHEMA_VERSION, "tool", "name", "kvmqual",
-			 "version", KQ_VERSION, "run", "id", id, "started", started, "argv", args,
-			 "conf", conf, "quick", quick, "repeat", repeat, "environment", environment,
-			 "host", host ? host : json_object(), "tests", "summary");
+	return json_pack(
+	    "{s:s, s:{s:s, s:s}, s:{s:s, s:s, s:o, s:s, s:b, s:i}, s:s, s:o, s:[], s:{}}",
+	    "schema_version", KQ_RESULTS_SCHEMA_VERSION, "tool", "name", "kvmqual", "version",
+	    KQ_VERSION, "run", "id", id, "started", started, "argv", args, "conf", conf, "quick",
+	    quick, "repeat", repeat, "environment", environment, "host",
+	    host ? host : json_object(), "tests", "summary");
 }
 
 void kq_results_add_test(json_t *doc, json_t *test)

@@ -10,11 +10,11 @@ static const struct {
 	int min_args, max_args;
 	const char *usage;
 } ops[] = {
-	{"cpuid", KQ_STEP_CPUID, 1, 2, "cpuid ITERATIONS [LEAF]"},
-	{"pio", KQ_STEP_PIO, 1, 1, "pio ITERATIONS"},
-	{"spin", KQ_STEP_SPIN, 1, 1, "spin DURATION (e.g. 5ms)"},
-	{"touch", KQ_STEP_TOUCH, 1, 2, "touch SIZE [STRIDE]"},
-	{"sync", KQ_STEP_SYNC, 1, 1, "sync TAG"},
+    {"cpuid", KQ_STEP_CPUID, 1, 2, "cpuid ITERATIONS [LEAF]"},
+    {"pio", KQ_STEP_PIO, 1, 1, "pio ITERATIONS"},
+    {"spin", KQ_STEP_SPIN, 1, 1, "spin DURATION (e.g. 5ms)"},
+    {"touch", KQ_STEP_TOUCH, 1, 2, "touch SIZE [STRIDE]"},
+    {"sync", KQ_STEP_SYNC, 1, 1, "sync TAG"},
 };
 
 const char *kq_step_op_name(uint32_t op)
@@ -49,7 +49,8 @@ int kq_steps_parse(const char *script, struct kq_step *steps, int max, char *err
 	snprintf(buf, sizeof(buf), "%s", script);
 	int n = 0;
 	char *save_step;
-	for (char *st = strtok_r(buf, ";\n", &save_step); st; st = strtok_r(NULL, ";\n", &save_step)) {
+	for (char *st = strtok_r(buf, ";\n", &save_step); st;
+	     st = strtok_r(NULL, ";\n", &save_step)) {
 		char *save, *w = strtok_r(st, " \t", &save);
 		if (!w)
 			continue;
@@ -57,8 +58,9 @@ int kq_steps_parse(const char *script, struct kq_step *steps, int max, char *err
 		while (k < sizeof(ops) / sizeof(ops[0]) && strcmp(ops[k].name, w) != 0)
 			k++;
 		if (k == sizeof(ops) / sizeof(ops[0])) {
-			snprintf(err, errlen, "step %d: unknown op '%s' (cpuid, pio, spin, touch, sync)",
-				 n + 1, w);
+			snprintf(err, errlen,
+				 "step %d: unknown op '%s' (cpuid, pio, spin, touch, sync)", n + 1,
+				 w);
 			return -1;
 		}
 		if (n == max) {
@@ -70,15 +72,17 @@ int kq_steps_parse(const char *script, struct kq_step *steps, int max, char *err
 		s->op = ops[k].op;
 		int nargs = 0;
 		for (char *a = strtok_r(NULL, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
-			if (nargs == ops[k].max_args || parse_arg(s->op, nargs, a, &s->arg[nargs]) < 0) {
-				snprintf(err, errlen, "step %d: bad argument '%s' (usage: %s)", n + 1, a,
-					 ops[k].usage);
+			if (nargs == ops[k].max_args ||
+			    parse_arg(s->op, nargs, a, &s->arg[nargs]) < 0) {
+				snprintf(err, errlen, "step %d: bad argument '%s' (usage: %s)",
+					 n + 1, a, ops[k].usage);
 				return -1;
 			}
 			nargs++;
 		}
 		if (nargs < ops[k].min_args) {
-			snprintf(err, errlen, "step %d: missing argument (usage: %s)", n + 1, ops[k].usage);
+			snprintf(err, errlen, "step %d: missing argument (usage: %s)", n + 1,
+				 ops[k].usage);
 			return -1;
 		}
 		n++;

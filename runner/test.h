@@ -52,10 +52,10 @@ struct kq_test {
 	int pin_cpus[KQ_MAX_CPUS];
 	int npin_cpus;
 	double time_limit_s;
-	double time_goal_ms;       /* adaptive iteration goal per measurement */
-	double quick_time_goal_ms; /* used with --quick */
-	char requires[256];        /* space-separated capability names */
-	char steps[1024];          /* raw step script, see guest/steps.h */
+	double time_goal_ms;		       /* adaptive iteration goal per measurement */
+	double quick_time_goal_ms;	       /* used with --quick */
+	char requires[256];		       /* space-separated capability names */
+	char steps[1024];		       /* raw step script, see guest/steps.h */
 	struct kq_param params[KQ_MAX_PARAMS]; /* workload-specific keys */
 	int nparams;
 	struct kq_threshold thresholds[KQ_MAX_THRESH];
@@ -93,7 +93,7 @@ const struct kq_driver *kq_driver_find(const char *name);
 const struct kq_driver *kq_driver_at(size_t i);
 
 #define KQ_DRIVER(var)                                                                             \
-	__attribute__((constructor)) static void kq_register_##var(void)                          \
+	__attribute__((constructor)) static void kq_register_##var(void)                           \
 	{                                                                                          \
 		kq_driver_register(&var);                                                          \
 	}

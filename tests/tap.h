@@ -33,28 +33,29 @@ static inline int ok(int cond, const char *fmt, ...)
 	do {                                                                                       \
 		long long g_ = (long long)(got), w_ = (long long)(want);                           \
 		if (!ok(g_ == w_, __VA_ARGS__))                                                    \
-			printf("#   got %lld, want %lld\n", g_, w_);                                   \
+			printf("#   got %lld, want %lld\n", g_, w_);                               \
 	} while (0)
 
 #define is_str(got, want, ...)                                                                     \
 	do {                                                                                       \
 		const char *g_ = (got), *w_ = (want);                                              \
 		if (!ok(g_ && w_ && strcmp(g_, w_) == 0, __VA_ARGS__))                             \
-			printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)");  \
+			printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)",                    \
+			       w_ ? w_ : "(null)");                                                \
 	} while (0)
 
 #define is_near(got, want, tol, ...)                                                               \
 	do {                                                                                       \
 		double g_ = (got), w_ = (want);                                                    \
 		if (!ok(fabs(g_ - w_) <= (tol), __VA_ARGS__))                                      \
-			printf("#   got %.9g, want %.9g (tol %g)\n", g_, w_, (double)(tol));          \
+			printf("#   got %.9g, want %.9g (tol %g)\n", g_, w_, (double)(tol));       \
 	} while (0)
 
 #define has_substr(hay, needle, ...)                                                               \
 	do {                                                                                       \
 		const char *h_ = (hay), *n_ = (needle);                                            \
 		if (!ok(h_ && strstr(h_, n_) != NULL, __VA_ARGS__))                                \
-			printf("#   '%s' not found in '%s'\n", n_, h_ ? h_ : "(null)");               \
+			printf("#   '%s' not found in '%s'\n", n_, h_ ? h_ : "(null)");            \
 	} while (0)
 
 static inline void tap_skip_all(const char *reason)

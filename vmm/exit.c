@@ -9,29 +9,29 @@
 const char *kq_exit_reason_name(uint32_t reason)
 {
 	static const char *const names[] = {
-		[KVM_EXIT_UNKNOWN] = "UNKNOWN",
-		[KVM_EXIT_EXCEPTION] = "EXCEPTION",
-		[KVM_EXIT_IO] = "IO",
-		[KVM_EXIT_HYPERCALL] = "HYPERCALL",
-		[KVM_EXIT_DEBUG] = "DEBUG",
-		[KVM_EXIT_HLT] = "HLT",
-		[KVM_EXIT_MMIO] = "MMIO",
-		[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
-		[KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
-		[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
-		[KVM_EXIT_INTR] = "INTR",
-		[KVM_EXIT_SET_TPR] = "SET_TPR",
-		[KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
-		[KVM_EXIT_NMI] = "NMI",
-		[KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
-		[KVM_EXIT_OSI] = "OSI",
-		[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
-		[KVM_EXIT_IOAPIC_EOI] = "IOAPIC_EOI",
-		[KVM_EXIT_HYPERV] = "HYPERV",
-		[KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
-		[KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
-		[KVM_EXIT_DIRTY_RING_FULL] = "DIRTY_RING_FULL",
-		[KVM_EXIT_X86_BUS_LOCK] = "X86_BUS_LOCK",
+	    [KVM_EXIT_UNKNOWN] = "UNKNOWN",
+	    [KVM_EXIT_EXCEPTION] = "EXCEPTION",
+	    [KVM_EXIT_IO] = "IO",
+	    [KVM_EXIT_HYPERCALL] = "HYPERCALL",
+	    [KVM_EXIT_DEBUG] = "DEBUG",
+	    [KVM_EXIT_HLT] = "HLT",
+	    [KVM_EXIT_MMIO] = "MMIO",
+	    [KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+	    [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+	    [KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+	    [KVM_EXIT_INTR] = "INTR",
+	    [KVM_EXIT_SET_TPR] = "SET_TPR",
+	    [KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+	    [KVM_EXIT_NMI] = "NMI",
+	    [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+	    [KVM_EXIT_OSI] = "OSI",
+	    [KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+	    [KVM_EXIT_IOAPIC_EOI] = "IOAPIC_EOI",
+	    [KVM_EXIT_HYPERV] = "HYPERV",
+	    [KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
+	    [KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
+	    [KVM_EXIT_DIRTY_RING_FULL] = "DIRTY_RING_FULL",
+	    [KVM_EXIT_X86_BUS_LOCK] = "X86_BUS_LOCK",
 	};
 	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
 		return names[reason];
@@ -41,10 +41,9 @@ const char *kq_exit_reason_name(uint32_t reason)
 const char *kq_exception_name(unsigned vector)
 {
 	static const char *const names[32] = {
-		"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO",
-		"#TS", "#NP", "#SS", "#GP", "#PF", "?15", "#MF", "#AC", "#MC", "#XM",
-		"#VE", "#CP", "?22", "?23", "?24", "?25", "?26", "?27", "#HV", "#VC",
-		"#SX", "?31",
+	    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
+	    "#NP", "#SS", "#GP", "#PF", "?15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+	    "?22", "?23", "?24", "?25", "?26", "?27", "#HV", "#VC", "#SX", "?31",
 	};
 	return vector < 32 ? names[vector] : "interrupt";
 }
@@ -119,8 +118,8 @@ static int handle_io(struct kq_vcpu *v)
 		}
 	}
 	char what[128];
-	snprintf(what, sizeof(what), "unexpected port %s 0x%x (size %u)", out ? "write to" : "read from",
-		 run->io.port, run->io.size);
+	snprintf(what, sizeof(what), "unexpected port %s 0x%x (size %u)",
+		 out ? "write to" : "read from", run->io.port, run->io.size);
 	fail_with_regs(v, what);
 	return -1;
 }
@@ -135,8 +134,8 @@ static int handle_mmio(struct kq_vcpu *v)
 		if (a >= h->base && a < h->base + h->len)
 			return h->fn(h->ctx, v, a, run->mmio.data, (int)run->mmio.len,
 				     run->mmio.is_write) < 0
-				       ? -1
-				       : 1;
+				   ? -1
+				   : 1;
 	}
 	char what[128];
 	snprintf(what, sizeof(what), "unexpected MMIO %s at 0x%llx (len %u)",
@@ -164,13 +163,15 @@ int kq_vcpu_handle_exit(struct kq_vcpu *v)
 		fail_with_regs(v, "triple fault (KVM_EXIT_SHUTDOWN)");
 		return -1;
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(what, sizeof(what), "VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx, CPU %u)",
+		snprintf(what, sizeof(what),
+			 "VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx, CPU %u)",
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
 			 run->fail_entry.cpu);
 		fail_with_regs(v, what);
 		return -1;
 	case KVM_EXIT_INTERNAL_ERROR: {
-		int n = snprintf(what, sizeof(what), "KVM internal error (suberror %u", run->internal.suberror);
+		int n = snprintf(what, sizeof(what), "KVM internal error (suberror %u",
+				 run->internal.suberror);
 		for (uint32_t i = 0; i < run->internal.ndata && i < 4 && n < (int)sizeof(what); i++)
 			n += snprintf(what + n, sizeof(what) - (size_t)n, ", data[%u] 0x%llx", i,
 				      (unsigned long long)run->internal.data[i]);
@@ -187,8 +188,8 @@ int kq_vcpu_handle_exit(struct kq_vcpu *v)
 	default:
 		if (reason < 64 && v->vm->exit_fn[reason])
 			return v->vm->exit_fn[reason](v->vm->exit_ctx[reason], v, run) < 0 ? -1 : 1;
-		snprintf(what, sizeof(what), "unexpected exit KVM_EXIT_%s (%u)", kq_exit_reason_name(reason),
-			 reason);
+		snprintf(what, sizeof(what), "unexpected exit KVM_EXIT_%s (%u)",
+			 kq_exit_reason_name(reason), reason);
 		fail_with_regs(v, what);
 		return -1;
 	}

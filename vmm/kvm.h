@@ -10,7 +10,7 @@
 
 struct kq_kvm {
 	int fd;
-	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
+	int run_size;		  /* KVM_GET_VCPU_MMAP_SIZE */
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, owned */
 };
 

@@ -13,8 +13,9 @@ int kq_kvm_stats_open(struct kq_kvm_stats *s, int obj_fd)
 	s->fd = ioctl(obj_fd, KVM_GET_STATS_FD, NULL);
 	if (s->fd < 0) {
 		if (errno == ENOTTY || errno == EINVAL)
-			return kq_err_unavailable("KVM binary statistics: not offered by this kernel "
-						  "(KVM_CAP_BINARY_STATS_FD)");
+			return kq_err_unavailable(
+			    "KVM binary statistics: not offered by this kernel "
+			    "(KVM_CAP_BINARY_STATS_FD)");
 		return kq_err_errno("ioctl KVM_GET_STATS_FD");
 	}
 	struct kvm_stats_header h;
@@ -68,10 +69,12 @@ json_t *kq_kvm_stats_read(const struct kq_kvm_stats *s)
 		uint64_t v;
 		if (s->offsets[i] == UINT32_MAX)
 			continue;
-		if (pread(s->fd, &v, sizeof(v), (off_t)(s->data_offset + s->offsets[i])) != sizeof(v))
+		if (pread(s->fd, &v, sizeof(v), (off_t)(s->data_offset + s->offsets[i])) !=
+		    sizeof(v))
 			continue;
 		char name[256];
-		snprintf(name, sizeof(name), "%.*s", (int)s->name_size, s->names + (size_t)i * s->name_size);
+		snprintf(name, sizeof(name), "%.*s", (int)s->name_size,
+			 s->names + (size_t)i * s->name_size);
 		json_object_set_new(o, name, json_integer((json_int_t)v));
 	}
 	return o;

@@ -10,7 +10,7 @@
 struct kq_kvm_stats {
 	int fd;
 	uint32_t ndesc;
-	char *names;      /* ndesc names of name_size bytes */
+	char *names; /* ndesc names of name_size bytes */
 	uint32_t name_size;
 	uint32_t *offsets; /* data offsets of each counter's first value */
 	uint64_t data_offset;

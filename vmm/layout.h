@@ -16,16 +16,16 @@
 #ifndef KQ_VMM_LAYOUT_H
 #define KQ_VMM_LAYOUT_H
 
-#define KQ_GDT_GPA        0x1000ULL
-#define KQ_TSS_GPA        0x2000ULL
-#define KQ_IDT_GPA        0x3000ULL
+#define KQ_GDT_GPA	  0x1000ULL
+#define KQ_TSS_GPA	  0x2000ULL
+#define KQ_IDT_GPA	  0x3000ULL
 #define KQ_VCPU_AREA_GPA  0x200000ULL
 #define KQ_VCPU_AREA_SIZE 0x10000ULL
-#define KQ_VCPU_MAX       64
-#define KQ_PT_BASE        0x600000ULL
-#define KQ_MMIO_GPA       0xc0000000ULL
-#define KQ_LAPIC_GPA      0xfee00000ULL
-#define KQ_TEST_GPA       0x100000000ULL
+#define KQ_VCPU_MAX	  64
+#define KQ_PT_BASE	  0x600000ULL
+#define KQ_MMIO_GPA	  0xc0000000ULL
+#define KQ_LAPIC_GPA	  0xfee00000ULL
+#define KQ_TEST_GPA	  0x100000000ULL
 
 /* Inside a vCPU area. */
 #define KQ_VCPU_PARAMS_OFF  0x0

@@ -62,8 +62,8 @@ static int alloc_hugetlb(struct kq_mem *m, int huge_flag, const char *what)
 		m->map = NULL;
 		errno = e;
 		if (e == ENOMEM || e == EFAULT)
-			return kq_err_unavailable("%s hugepage pool too small for %llu MiB",
-						  what, (unsigned long long)(m->size >> 20));
+			return kq_err_unavailable("%s hugepage pool too small for %llu MiB", what,
+						  (unsigned long long)(m->size >> 20));
 		return kq_err_errno("madvise MADV_POPULATE_WRITE (%s hugetlb)", what);
 	}
 	m->host = m->map;
@@ -115,8 +115,8 @@ int kq_mem_alloc(struct kq_mem *m, uint64_t size, enum kq_backing backing)
 		m->host = (uint8_t *)round_up((uintptr_t)m->map, align);
 		int advice = backing == KQ_BACK_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE;
 		if (madvise(m->host, m->size, advice) < 0) {
-			kq_err_errno("madvise %s", backing == KQ_BACK_THP ? "MADV_HUGEPAGE"
-									 : "MADV_NOHUGEPAGE");
+			kq_err_errno("madvise %s",
+				     backing == KQ_BACK_THP ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE");
 			goto fail;
 		}
 		return 0;

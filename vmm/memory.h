@@ -4,15 +4,21 @@
 
 #include <stdint.h>
 
-enum kq_backing { KQ_BACK_ANON, KQ_BACK_THP, KQ_BACK_HUGETLB_2M, KQ_BACK_HUGETLB_1G, KQ_BACK_MEMFD };
+enum kq_backing {
+	KQ_BACK_ANON,
+	KQ_BACK_THP,
+	KQ_BACK_HUGETLB_2M,
+	KQ_BACK_HUGETLB_1G,
+	KQ_BACK_MEMFD
+};
 
 struct kq_mem {
-	uint8_t *host;     /* aligned start, as given to KVM */
+	uint8_t *host; /* aligned start, as given to KVM */
 	uint64_t size;
 	enum kq_backing backing;
-	void *map;         /* what munmap needs */
+	void *map; /* what munmap needs */
 	uint64_t map_size;
-	int memfd;         /* -1 unless memfd-backed */
+	int memfd; /* -1 unless memfd-backed */
 };
 
 /* Allocates size bytes (rounded up to the backing's page size). A missing

@@ -9,19 +9,19 @@
 #define KQ_PAGE_2M (1ULL << 21)
 #define KQ_PAGE_1G (1ULL << 30)
 
-#define KQ_PTE_P   (1ULL << 0)
-#define KQ_PTE_RW  (1ULL << 1)
-#define KQ_PTE_PS  (1ULL << 7)
-#define KQ_PTE_NX  (1ULL << 63)
+#define KQ_PTE_P    (1ULL << 0)
+#define KQ_PTE_RW   (1ULL << 1)
+#define KQ_PTE_PS   (1ULL << 7)
+#define KQ_PTE_NX   (1ULL << 63)
 #define KQ_PTE_ADDR 0x000ffffffffff000ULL
 
 struct kq_pt {
-	uint8_t *mem;      /* host address of guest-physical mem_gpa */
+	uint8_t *mem; /* host address of guest-physical mem_gpa */
 	uint64_t mem_gpa;
 	uint64_t mem_size;
-	uint64_t next;     /* next free table (guest-physical) */
-	uint64_t limit;    /* end of the table area (guest-physical) */
-	uint64_t pml4;     /* CR3 */
+	uint64_t next;	/* next free table (guest-physical) */
+	uint64_t limit; /* end of the table area (guest-physical) */
+	uint64_t pml4;	/* CR3 */
 };
 
 /* Tables are allocated from [alloc_start, alloc_end), which must lie inside

@@ -14,19 +14,19 @@
 
 #define KQ_KICK_SIGNAL SIGUSR1
 
-#define CR0_PE (1ULL << 0)
-#define CR0_MP (1ULL << 1)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_WP (1ULL << 16)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE        (1ULL << 5)
+#define CR0_PE	       (1ULL << 0)
+#define CR0_MP	       (1ULL << 1)
+#define CR0_ET	       (1ULL << 4)
+#define CR0_NE	       (1ULL << 5)
+#define CR0_WP	       (1ULL << 16)
+#define CR0_PG	       (1ULL << 31)
+#define CR4_PAE	       (1ULL << 5)
 #define CR4_OSFXSR     (1ULL << 9)
 #define CR4_OSXMMEXCPT (1ULL << 10)
 #define CR4_OSXSAVE    (1ULL << 18)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
-#define EFER_NXE (1ULL << 11)
+#define EFER_LME       (1ULL << 8)
+#define EFER_LMA       (1ULL << 10)
+#define EFER_NXE       (1ULL << 11)
 
 static int set_cpuid(struct kq_vm *vm, struct kq_vcpu *v)
 {
@@ -51,8 +51,16 @@ static int set_cpuid(struct kq_vm *vm, struct kq_vcpu *v)
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code, uint64_t base)
 {
 	*s = (struct kvm_segment){
-		.base = base, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = 0, .db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0, .g = 1,
+	    .base = base,
+	    .limit = 0xffffffff,
+	    .selector = sel,
+	    .type = type,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = code ? 0 : 1,
+	    .s = 1,
+	    .l = code ? 1 : 0,
+	    .g = 1,
 	};
 }
 
@@ -66,8 +74,8 @@ static int set_long_mode(struct kq_vm *vm, struct kq_vcpu *v, uint64_t params_gp
 	s.es = s.fs = s.ss = s.ds;
 	/* GS base is the parameter page: the guest finds its own with %gs:0. */
 	seg(&s.gs, KQ_SEL_DATA, 0x3, false, params_gpa);
-	s.tr = (struct kvm_segment){.base = KQ_TSS_GPA, .limit = 0x67, .selector = KQ_SEL_TSS,
-				    .type = 0xb, .present = 1};
+	s.tr = (struct kvm_segment){
+	    .base = KQ_TSS_GPA, .limit = 0x67, .selector = KQ_SEL_TSS, .type = 0xb, .present = 1};
 	s.ldt = (struct kvm_segment){.unusable = 1, .type = 0x2, .present = 0};
 	s.gdt.base = KQ_GDT_GPA;
 	s.gdt.limit = 5 * 8 - 1;
@@ -88,10 +96,10 @@ static int set_long_mode(struct kq_vm *vm, struct kq_vcpu *v, uint64_t params_gp
 		return -1;
 
 	struct kvm_regs r = {
-		.rip = vm->entry,
-		.rsp = KQ_VCPU_AREA_GPA + (uint64_t)v->index * KQ_VCPU_AREA_SIZE + KQ_VCPU_STACK_TOP,
-		.rdi = params_gpa,
-		.rflags = 0x2,
+	    .rip = vm->entry,
+	    .rsp = KQ_VCPU_AREA_GPA + (uint64_t)v->index * KQ_VCPU_AREA_SIZE + KQ_VCPU_STACK_TOP,
+	    .rdi = params_gpa,
+	    .rflags = 0x2,
 	};
 	return KQ_IOCTL(v->fd, KVM_SET_REGS, &r) < 0 ? -1 : 0;
 }
@@ -127,7 +135,8 @@ int kq_vcpu_init(struct kq_vm *vm, struct kq_vcpu *v, int i)
 	v->fd = (int)KQ_IOCTL(vm->fd, KVM_CREATE_VCPU, (void *)(long)i);
 	if (v->fd < 0)
 		return -1;
-	v->run = mmap(NULL, (size_t)vm->kvm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	v->run =
+	    mmap(NULL, (size_t)vm->kvm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		v->run = NULL;
 		return kq_err_errno("mmap kvm_run of vCPU %d", i);
@@ -245,8 +254,9 @@ static void *vcpu_thread(void *arg)
 			if (atomic_load(&vm->watchdog_fired) && !v->done) {
 				char regs[400];
 				kq_vcpu_describe_regs(v, regs, sizeof(regs));
-				kq_vcpu_fail(v, "watchdog: not done within %.1f s time limit, stopped at %s",
-					     vm->cfg.time_limit_s, regs);
+				kq_vcpu_fail(
+				    v, "watchdog: not done within %.1f s time limit, stopped at %s",
+				    vm->cfg.time_limit_s, regs);
 			}
 			if (atomic_load(&vm->stopping))
 				break;
@@ -292,18 +302,18 @@ int kq_vm_run(struct kq_vm *vm)
 
 	/* The watchdog: wait for every vCPU thread, stopping them all at the deadline. */
 	uint64_t deadline = vm->cfg.time_limit_s > 0
-				    ? kq_now_ns() + (uint64_t)(vm->cfg.time_limit_s * 1e9)
-				    : UINT64_MAX;
+				? kq_now_ns() + (uint64_t)(vm->cfg.time_limit_s * 1e9)
+				: UINT64_MAX;
 	for (int i = 0; i < started; i++) {
 		struct kq_vcpu *v = &vm->vcpus[i];
 		for (;;) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			uint64_t now = kq_now_ns();
-			uint64_t wait = atomic_load(&vm->watchdog_fired) || now >= deadline
-						? 100000000ULL
-						: (deadline - now < 100000000ULL ? deadline - now
-										   : 100000000ULL);
+			uint64_t wait =
+			    atomic_load(&vm->watchdog_fired) || now >= deadline
+				? 100000000ULL
+				: (deadline - now < 100000000ULL ? deadline - now : 100000000ULL);
 			ts.tv_nsec += (long)wait;
 			ts.tv_sec += ts.tv_nsec / 1000000000L;
 			ts.tv_nsec %= 1000000000L;

@@ -43,10 +43,10 @@ int kq_page_size_parse(const char *s)
 static int set_slot(struct kq_vm *vm, int slot, uint64_t gpa, struct kq_mem *m)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = (uint32_t)slot,
-		.guest_phys_addr = gpa,
-		.memory_size = m->size,
-		.userspace_addr = (uintptr_t)m->host,
+	    .slot = (uint32_t)slot,
+	    .guest_phys_addr = gpa,
+	    .memory_size = m->size,
+	    .userspace_addr = (uintptr_t)m->host,
 	};
 	if (KQ_IOCTL(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return kq_err_errno("ioctl KVM_SET_USER_MEMORY_REGION slot %d [0x%llx, +0x%llx)",
@@ -102,8 +102,8 @@ static int build_page_tables(struct kq_vm *vm, uint64_t pt_end)
 	/* Below 4 GiB: RAM, the unbacked MMIO window and the LAPIC, with 2M pages. */
 	if (kq_pt_map(&vm->pt, 0, KQ_TEST_GPA, KQ_PAGE_2M) < 0)
 		return -1;
-	if (vm->cfg.test_mem &&
-	    kq_pt_map(&vm->pt, KQ_TEST_GPA, vm->test.size, kq_page_size_bytes(vm->cfg.page_size)) < 0)
+	if (vm->cfg.test_mem && kq_pt_map(&vm->pt, KQ_TEST_GPA, vm->test.size,
+					  kq_page_size_bytes(vm->cfg.page_size)) < 0)
 		return -1;
 	return 0;
 }
@@ -165,7 +165,8 @@ int kq_vm_create(struct kq_vm **out, struct kq_kvm *kvm, const struct kq_vm_conf
 	uint64_t pt_bytes = kq_pt_bytes_needed(KQ_TEST_GPA, KQ_PAGE_2M) +
 			    kq_pt_bytes_needed(cfg->test_mem, kq_page_size_bytes(cfg->page_size));
 	uint64_t pt_end = KQ_PT_BASE + pt_bytes;
-	if (kq_mem_alloc(&vm->sys, (pt_end + KQ_PAGE_2M - 1) & ~(KQ_PAGE_2M - 1), KQ_BACK_ANON) < 0 ||
+	if (kq_mem_alloc(&vm->sys, (pt_end + KQ_PAGE_2M - 1) & ~(KQ_PAGE_2M - 1), KQ_BACK_ANON) <
+		0 ||
 	    set_slot(vm, 0, 0, &vm->sys) < 0)
 		goto fail;
 	if (cfg->test_mem && (kq_mem_alloc(&vm->test, cfg->test_mem, cfg->backing) < 0 ||

@@ -20,14 +20,14 @@ struct kq_vcpu;
 
 struct kq_vm_config {
 	int vcpus;
-	uint64_t test_mem;        /* bytes of test memory at KQ_TEST_GPA; 0 for none */
+	uint64_t test_mem;	  /* bytes of test memory at KQ_TEST_GPA; 0 for none */
 	enum kq_backing backing;  /* of the test memory */
 	enum kq_pagesz page_size; /* guest page size mapping the test memory */
 	enum kq_irqchip irqchip;
-	bool xsave;               /* set CR4.OSXSAVE (needs CPUID XSAVE) */
-	double time_limit_s;      /* watchdog for kq_vm_run; 0: none */
-	const int *cpus;          /* host CPU per vCPU, or NULL: not pinned */
-	const char *workload;     /* guest workload name (guest/guest.h) */
+	bool xsave;	      /* set CR4.OSXSAVE (needs CPUID XSAVE) */
+	double time_limit_s;  /* watchdog for kq_vm_run; 0: none */
+	const int *cpus;      /* host CPU per vCPU, or NULL: not pinned */
+	const char *workload; /* guest workload name (guest/guest.h) */
 	uint64_t args[KQ_MAX_ARGS];
 	const struct kq_step *steps;
 	int nsteps;
@@ -53,12 +53,12 @@ struct kq_vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	int host_cpu;              /* -1: not pinned */
-	uint64_t exits[64];        /* by KVM_EXIT_* reason */
+	int host_cpu;	    /* -1: not pinned */
+	uint64_t exits[64]; /* by KVM_EXIT_* reason */
 	uint64_t ucalls;
 	bool done;
 	char failure[512];
-	struct kq_params *params;  /* host view of its parameter page */
+	struct kq_params *params; /* host view of its parameter page */
 };
 
 int kq_vm_create(struct kq_vm **out, struct kq_kvm *kvm, const struct kq_vm_config *cfg);

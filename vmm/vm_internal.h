@@ -30,7 +30,7 @@ struct kq_vm {
 	struct kq_mem sys;  /* slot 0 at GPA 0: layout.h below KQ_PT_BASE + page tables */
 	struct kq_mem test; /* slot 1 at KQ_TEST_GPA */
 	struct kq_pt pt;
-	uint64_t entry;     /* guest entry point */
+	uint64_t entry; /* guest entry point */
 	uint64_t isr_table;
 	struct kq_vcpu *vcpus;
 	int nvcpus;

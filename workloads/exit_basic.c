@@ -6,14 +6,14 @@
 #include <stdio.h>
 
 static const struct kq_kind_label labels[] = {
-	{"cpuid", "kernel"},
-	{"pio-user", "userspace"},
-	{NULL, NULL},
+    {"cpuid", "kernel"},
+    {"pio-user", "userspace"},
+    {NULL, NULL},
 };
 
 static const struct kq_param_spec cpuid_params[] = {
-	{"leaf", KQ_PT_U64, "CPUID leaf to execute (default 0; KVM answers it in the kernel)"},
-	{NULL, 0, NULL},
+    {"leaf", KQ_PT_U64, "CPUID leaf to execute (default 0; KVM answers it in the kernel)"},
+    {NULL, 0, NULL},
 };
 
 static void run_cpuid(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
@@ -24,11 +24,11 @@ static void run_cpuid(const struct kq_test *t, const struct kq_run_opts *o, stru
 }
 
 static const struct kq_driver exit_cpuid = {
-	.name = "exit.cpuid",
-	.summary = "CPUID round trip, handled in the kernel",
-	.needs_kvm = true,
-	.params = cpuid_params,
-	.run = run_cpuid,
+    .name = "exit.cpuid",
+    .summary = "CPUID round trip, handled in the kernel",
+    .needs_kvm = true,
+    .params = cpuid_params,
+    .run = run_cpuid,
 };
 KQ_DRIVER(exit_cpuid)
 
@@ -45,13 +45,12 @@ static int pio_setup(struct kq_guest_run *g, void *ctx)
 }
 
 static const struct kq_param_spec pio_params[] = {
-	{"reference", KQ_PT_BOOL, "also run the bare KVM_RUN reference loop (default yes)"},
-	{NULL, 0, NULL},
+    {"reference", KQ_PT_BOOL, "also run the bare KVM_RUN reference loop (default yes)"},
+    {NULL, 0, NULL},
 };
 
-void kq_add_reference(const struct kq_test *t, const struct kq_run_opts *o,
-		      struct kq_result *res, enum kq_reference_kind kind, const char *metric,
-		      const char *ref_name)
+void kq_add_reference(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res,
+		      enum kq_reference_kind kind, const char *metric, const char *ref_name)
 {
 	static struct kq_reference ref;
 	char err[256];
@@ -86,10 +85,10 @@ static void run_pio_user(const struct kq_test *t, const struct kq_run_opts *o,
 }
 
 static const struct kq_driver exit_pio_user = {
-	.name = "exit.pio-user",
-	.summary = "port write handled in our userspace, with the bare reference loop",
-	.needs_kvm = true,
-	.params = pio_params,
-	.run = run_pio_user,
+    .name = "exit.pio-user",
+    .summary = "port write handled in our userspace, with the bare reference loop",
+    .needs_kvm = true,
+    .params = pio_params,
+    .run = run_pio_user,
 };
 KQ_DRIVER(exit_pio_user)

@@ -13,10 +13,10 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#define REF_MEM      0x10000  /* one slot: page tables and code */
+#define REF_MEM	     0x10000 /* one slot: page tables and code */
 #define REF_PML4     0x1000
 #define REF_PDPT     0x2000
-#define REF_PD       0x3000
+#define REF_PD	     0x3000
 #define REF_CODE     0x4000
 #define REF_MMIO_GPA 0x100000 /* mapped by the 2M page, beyond the slot: MMIO */
 
@@ -67,9 +67,10 @@ static int ref_setup(struct ref_vm *r, enum kq_reference_kind kind, char *err, s
 	*(uint64_t *)(m + REF_PML4) = REF_PDPT | 3;
 	*(uint64_t *)(m + REF_PDPT) = REF_PD | 3;
 	*(uint64_t *)(m + REF_PD) = 0 | 0x83;
-	struct kvm_userspace_memory_region slot = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = REF_MEM,
-		.userspace_addr = (uintptr_t)r->mem};
+	struct kvm_userspace_memory_region slot = {.slot = 0,
+						   .guest_phys_addr = 0,
+						   .memory_size = REF_MEM,
+						   .userspace_addr = (uintptr_t)r->mem};
 	TRY(ioctl(r->vm, KVM_SET_USER_MEMORY_REGION, &slot), "ioctl KVM_SET_USER_MEMORY_REGION");
 	r->vcpu = ioctl(r->vm, KVM_CREATE_VCPU, 0);
 	TRY(r->vcpu, "ioctl KVM_CREATE_VCPU");
@@ -83,19 +84,27 @@ static int ref_setup(struct ref_vm *r, enum kq_reference_kind kind, char *err, s
 	}
 	struct kvm_sregs s;
 	TRY(ioctl(r->vcpu, KVM_GET_SREGS, &s), "ioctl KVM_GET_SREGS");
-	struct kvm_segment code = {.limit = 0xffffffff, .selector = 8, .type = 0xb, .present = 1,
-				   .s = 1, .l = 1, .g = 1};
-	struct kvm_segment data = {.limit = 0xffffffff, .selector = 16, .type = 0x3, .present = 1,
-				   .s = 1, .db = 1, .g = 1};
+	struct kvm_segment code = {
+	    .limit = 0xffffffff, .selector = 8, .type = 0xb, .present = 1, .s = 1, .l = 1, .g = 1};
+	struct kvm_segment data = {.limit = 0xffffffff,
+				   .selector = 16,
+				   .type = 0x3,
+				   .present = 1,
+				   .s = 1,
+				   .db = 1,
+				   .g = 1};
 	s.cs = code;
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
 	s.cr3 = REF_PML4;
-	s.cr4 = 1 << 5;                        /* PAE */
-	s.cr0 = 0x80000001 | (1 << 4);         /* PG, PE, ET */
-	s.efer = (1 << 8) | (1 << 10);         /* LME, LMA */
+	s.cr4 = 1 << 5;		       /* PAE */
+	s.cr0 = 0x80000001 | (1 << 4); /* PG, PE, ET */
+	s.efer = (1 << 8) | (1 << 10); /* LME, LMA */
 	TRY(ioctl(r->vcpu, KVM_SET_SREGS, &s), "ioctl KVM_SET_SREGS");
-	struct kvm_regs regs = {.rip = REF_CODE, .rflags = 2, .rdx = KQ_PIO_BENCH_PORT,
-				.rbx = REF_MMIO_GPA, .rsi = UINT64_MAX};
+	struct kvm_regs regs = {.rip = REF_CODE,
+				.rflags = 2,
+				.rdx = KQ_PIO_BENCH_PORT,
+				.rbx = REF_MMIO_GPA,
+				.rsi = UINT64_MAX};
 	TRY(ioctl(r->vcpu, KVM_SET_REGS, &regs), "ioctl KVM_SET_REGS");
 	return 0;
 }

@@ -12,7 +12,7 @@ enum kq_reference_kind { KQ_REF_PIO, KQ_REF_MMIO };
 struct kq_reference {
 	uint64_t totals[3072]; /* per-batch host TSC cycles */
 	size_t n;
-	uint64_t batch;   /* exits per batch */
+	uint64_t batch;	  /* exits per batch */
 	uint64_t tsc_khz; /* KVM_GET_TSC_KHZ of its vCPU */
 };
 
@@ -26,8 +26,7 @@ struct kq_result;
 /* Runs the loop in the calling test's process and adds its samples as
  * "<ref_name>.cycles/.ns" and "ratio_vs_reference" = median(metric) / median
  * of the reference; a failing loop fails the test. */
-void kq_add_reference(const struct kq_test *t, const struct kq_run_opts *o,
-		      struct kq_result *res, enum kq_reference_kind kind, const char *metric,
-		      const char *ref_name);
+void kq_add_reference(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res,
+		      enum kq_reference_kind kind, const char *metric, const char *ref_name);
 
 #endif

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 static const struct kq_param_spec guest_params[] = {
-	{"guest", KQ_PT_STRING, "guest workload to run (guest/selftest.c)"},
-	{NULL, 0, NULL},
+    {"guest", KQ_PT_STRING, "guest workload to run (guest/selftest.c)"},
+    {NULL, 0, NULL},
 };
 
 static void run_guest(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
@@ -18,11 +18,12 @@ static void run_guest(const struct kq_test *t, const struct kq_run_opts *o, stru
 }
 
 static const struct kq_driver selftest_guest = {
-	.name = "selftest.guest",
-	.summary = "runs one of the guest runtime's self-test workloads (boot, triple-fault, hang, ...)",
-	.needs_kvm = true,
-	.params = guest_params,
-	.run = run_guest,
+    .name = "selftest.guest",
+    .summary =
+	"runs one of the guest runtime's self-test workloads (boot, triple-fault, hang, ...)",
+    .needs_kvm = true,
+    .params = guest_params,
+    .run = run_guest,
 };
 KQ_DRIVER(selftest_guest)
 
@@ -33,9 +34,9 @@ static void run_crash(const struct kq_test *t, const struct kq_run_opts *o, stru
 }
 
 static const struct kq_driver selftest_crash = {
-	.name = "selftest.crash",
-	.summary = "the test process crashes with SIGSEGV",
-	.run = run_crash,
+    .name = "selftest.crash",
+    .summary = "the test process crashes with SIGSEGV",
+    .run = run_crash,
 };
 KQ_DRIVER(selftest_crash)
 
@@ -46,9 +47,9 @@ static void run_hang(const struct kq_test *t, const struct kq_run_opts *o, struc
 }
 
 static const struct kq_driver selftest_hang = {
-	.name = "selftest.hang",
-	.summary = "the test process hangs on the host side",
-	.run = run_hang,
+    .name = "selftest.hang",
+    .summary = "the test process hangs on the host side",
+    .run = run_hang,
 };
 KQ_DRIVER(selftest_hang)
 
@@ -59,8 +60,8 @@ static void run_pass(const struct kq_test *t, const struct kq_run_opts *o, struc
 }
 
 static const struct kq_driver selftest_pass = {
-	.name = "selftest.pass",
-	.summary = "passes with a fixed sample set (median 2 ns), for runner and threshold tests",
-	.run = run_pass,
+    .name = "selftest.pass",
+    .summary = "passes with a fixed sample set (median 2 ns), for runner and threshold tests",
+    .run = run_pass,
 };
 KQ_DRIVER(selftest_pass)

@@ -21,9 +21,9 @@ static void run_steps(const struct kq_test *t, const struct kq_run_opts *o, stru
 }
 
 static const struct kq_driver steps_driver = {
-	.name = "steps",
-	.summary = "a step script from suite.conf (cpuid, pio, spin, touch, sync), each step timed",
-	.needs_kvm = true,
-	.run = run_steps,
+    .name = "steps",
+    .summary = "a step script from suite.conf (cpuid, pio, spin, touch, sync), each step timed",
+    .needs_kvm = true,
+    .run = run_steps,
 };
 KQ_DRIVER(steps_driver)

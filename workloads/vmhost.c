@@ -66,7 +66,7 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 			return -1;
 		}
 		const uint64_t *data =
-			kq_vm_gpa_to_hva(g->vm, uc->data_gpa, uc->count * sizeof(uint64_t));
+		    kq_vm_gpa_to_hva(g->vm, uc->data_gpa, uc->count * sizeof(uint64_t));
 		if (!data) {
 			kq_vcpu_fail(v, "samples at 0x%llx lie outside guest RAM",
 				     (unsigned long long)uc->data_gpa);
@@ -76,15 +76,18 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 			snprintf(name, sizeof(name), "vcpu%d.%.40s", v->index, uc->name);
 		else
 			snprintf(name, sizeof(name), "%.40s", uc->name);
-		json_t *m = kq_add_cycle_samples(g->res, name, data, uc->count, uc->args[0],
-						 g->tsc_khz, uc->name, label_for(g->opts, uc->name));
+		json_t *m =
+		    kq_add_cycle_samples(g->res, name, data, uc->count, uc->args[0], g->tsc_khz,
+					 uc->name, label_for(g->opts, uc->name));
 		if (multi) {
 			json_t *cyc_ns = kq_result_find_metric(g->res, name);
 			(void)cyc_ns;
-			json_object_set_new(json_object_get(m, "labels"), "vcpu", json_integer(v->index));
+			json_object_set_new(json_object_get(m, "labels"), "vcpu",
+					    json_integer(v->index));
 			snprintf(name, sizeof(name), "vcpu%d.%.40s.ns", v->index, uc->name);
-			json_object_set_new(json_object_get(kq_result_find_metric(g->res, name), "labels"),
-					    "vcpu", json_integer(v->index));
+			json_object_set_new(
+			    json_object_get(kq_result_find_metric(g->res, name), "labels"), "vcpu",
+			    json_integer(v->index));
 		}
 		return 0;
 	}
@@ -93,15 +96,18 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 			snprintf(name, sizeof(name), "vcpu%d.%.40s", v->index, uc->name);
 		else
 			snprintf(name, sizeof(name), "%.40s", uc->name);
-		kq_result_add_value(g->res, name, uc->unit[0] ? uc->unit : "count", (double)uc->args[0]);
+		kq_result_add_value(g->res, name, uc->unit[0] ? uc->unit : "count",
+				    (double)uc->args[0]);
 		return 0;
 	case KQ_UC_PRINT:
-		kq_result_diag(g->res, "guest vCPU %d: %.*s", v->index, (int)sizeof(uc->text), uc->text);
+		kq_result_diag(g->res, "guest vCPU %d: %.*s", v->index, (int)sizeof(uc->text),
+			       uc->text);
 		return 0;
 	case KQ_UC_STEP: {
-		uint64_t idx = uc->args[0], op = uc->args[1], cycles = uc->args[2], iters = uc->args[3];
-		snprintf(name, sizeof(name), "%sstep%llu.%s", multi ? "" : "", (unsigned long long)idx,
-			 kq_step_op_name((uint32_t)op));
+		uint64_t idx = uc->args[0], op = uc->args[1], cycles = uc->args[2],
+			 iters = uc->args[3];
+		snprintf(name, sizeof(name), "%sstep%llu.%s", multi ? "" : "",
+			 (unsigned long long)idx, kq_step_op_name((uint32_t)op));
 		if (multi)
 			snprintf(name, sizeof(name), "vcpu%d.step%llu.%s", v->index,
 				 (unsigned long long)idx, kq_step_op_name((uint32_t)op));
@@ -112,7 +118,7 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 			snprintf(mname, sizeof(mname), "%s.ns_per_iteration", name);
 			json_t *m = kq_result_add_value(g->res, mname, "ns",
 							(double)cycles * 1e6 / (double)g->tsc_khz /
-								(double)iters);
+							    (double)iters);
 			json_object_set_new(json_object_get(m, "labels"), "iterations",
 					    json_integer((json_int_t)iters));
 		}
@@ -188,21 +194,22 @@ int kq_guest_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq
 		}
 	}
 	struct kq_vm_config cfg = {
-		.vcpus = t->vcpus,
-		.test_mem = t->mem_bytes,
-		.backing = t->backing,
-		.page_size = t->page_size,
-		.irqchip = go->irqchip,
-		/* The vCPUs must finish before the runner's own limit kills the child. */
-		.time_limit_s = t->time_limit_s * 0.9,
-		.cpus = pinned ? cpus : NULL,
-		.workload = go->guest_workload ? go->guest_workload : t->workload,
-		.steps = nsteps ? steps : NULL,
-		.nsteps = nsteps,
+	    .vcpus = t->vcpus,
+	    .test_mem = t->mem_bytes,
+	    .backing = t->backing,
+	    .page_size = t->page_size,
+	    .irqchip = go->irqchip,
+	    /* The vCPUs must finish before the runner's own limit kills the child. */
+	    .time_limit_s = t->time_limit_s * 0.9,
+	    .cpus = pinned ? cpus : NULL,
+	    .workload = go->guest_workload ? go->guest_workload : t->workload,
+	    .steps = nsteps ? steps : NULL,
+	    .nsteps = nsteps,
 	};
 	memcpy(cfg.args, go->args, sizeof(cfg.args));
 	if (kq_vm_create(&g.vm, &g.kvm, &cfg) < 0) {
-		kq_result_set_status(res, kq_err_is_unavailable() ? KQ_SKIP : KQ_FAIL, "%s", kq_err());
+		kq_result_set_status(res, kq_err_is_unavailable() ? KQ_SKIP : KQ_FAIL, "%s",
+				     kq_err());
 		goto out;
 	}
 	g.tsc_khz = kq_vm_tsc_khz(g.vm);
@@ -216,8 +223,8 @@ int kq_guest_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq
 	/* KVM's own counters for vCPU 0 show which exits really happened and
 	 * whether KVM emulated instructions around them. */
 	struct kq_kvm_stats kst;
-	json_t *before = kq_kvm_stats_open(&kst, kq_vm_vcpu(g.vm, 0)->fd) == 0 ? kq_kvm_stats_read(&kst)
-										: NULL;
+	json_t *before =
+	    kq_kvm_stats_open(&kst, kq_vm_vcpu(g.vm, 0)->fd) == 0 ? kq_kvm_stats_read(&kst) : NULL;
 	int run_rc = kq_vm_run(g.vm);
 	if (before) {
 		json_t *after = kq_kvm_stats_read(&kst);

@@ -15,7 +15,7 @@ struct kq_kind_label {
 };
 
 struct kq_guest_opts {
-	const char *guest_workload;     /* defaults to the test's workload name */
+	const char *guest_workload; /* defaults to the test's workload name */
 	uint64_t args[KQ_MAX_ARGS];
 	enum kq_irqchip irqchip;
 	const struct kq_kind_label *labels; /* NULL-kind terminated, may be NULL */

@@ -53,8 +53,8 @@ static int run_vm(struct kq_vm_config *c, struct seen *s, char *failure, size_t 
 
 static struct kq_vm_config base(const char *workload, int vcpus)
 {
-	return (struct kq_vm_config){.vcpus = vcpus, .workload = workload, .time_limit_s = 30,
-				     .time_goal_cycles = 0};
+	return (struct kq_vm_config){
+	    .vcpus = vcpus, .workload = workload, .time_limit_s = 30, .time_goal_cycles = 0};
 }
 
 int main(void)
@@ -108,9 +108,10 @@ int main(void)
 		enum kq_backing b;
 		enum kq_pagesz p;
 	} mems[] = {
-		{KQ_BACK_ANON, KQ_PG_4K},       {KQ_BACK_ANON, KQ_PG_2M}, {KQ_BACK_THP, KQ_PG_2M},
-		{KQ_BACK_MEMFD, KQ_PG_4K},      {KQ_BACK_ANON, KQ_PG_1G}, {KQ_BACK_HUGETLB_2M, KQ_PG_2M},
-		{KQ_BACK_HUGETLB_1G, KQ_PG_1G},
+	    {KQ_BACK_ANON, KQ_PG_4K},	    {KQ_BACK_ANON, KQ_PG_2M},
+	    {KQ_BACK_THP, KQ_PG_2M},	    {KQ_BACK_MEMFD, KQ_PG_4K},
+	    {KQ_BACK_ANON, KQ_PG_1G},	    {KQ_BACK_HUGETLB_2M, KQ_PG_2M},
+	    {KQ_BACK_HUGETLB_1G, KQ_PG_1G},
 	};
 	for (size_t i = 0; i < sizeof(mems) / sizeof(mems[0]); i++) {
 		c = base("selftest.touch", 1);
@@ -131,8 +132,8 @@ int main(void)
 	c = base("exit.pio-user", 1);
 	c.time_goal_cycles = 1; /* smallest run: warm-up plus the minimum batches */
 	r = run_vm(&c, &s, fail, sizeof(fail));
-	ok(r == 0 && s.samples >= 8, "exit.pio-user measures through a registered port (%d samples, %s)",
-	   s.samples, fail);
+	ok(r == 0 && s.samples >= 8,
+	   "exit.pio-user measures through a registered port (%d samples, %s)", s.samples, fail);
 	kq_kvm_close(&kvm);
 	return done_testing();
 }

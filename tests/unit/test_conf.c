@@ -7,17 +7,17 @@
 #include <unistd.h>
 
 static const struct kq_param_spec demo_params[] = {
-	{"count", KQ_PT_INT, "a whole number"},
-	{"ratio", KQ_PT_DOUBLE, "a number"},
-	{"flag", KQ_PT_BOOL, "yes or no"},
-	{"size", KQ_PT_SIZE, "a size"},
-	{NULL, 0, NULL},
+    {"count", KQ_PT_INT, "a whole number"},
+    {"ratio", KQ_PT_DOUBLE, "a number"},
+    {"flag", KQ_PT_BOOL, "yes or no"},
+    {"size", KQ_PT_SIZE, "a size"},
+    {NULL, 0, NULL},
 };
 static void demo_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *r)
 {
 }
-static const struct kq_driver demo = {.name = "unit.demo", .summary = "for the parser test",
-				      .params = demo_params, .run = demo_run};
+static const struct kq_driver demo = {
+    .name = "unit.demo", .summary = "for the parser test", .params = demo_params, .run = demo_run};
 KQ_DRIVER(demo)
 
 static char path[64];
@@ -59,17 +59,18 @@ static bool same_params(const struct kq_test *a, const struct kq_test *b)
 static void same_probe_sections(const struct kq_suite *suite)
 {
 	struct kq_suite prof;
-	if (!ok(kq_suite_load(&prof, "profiles/default.conf") == 0, "profiles/default.conf loads (%s)",
-		prof.errors))
+	if (!ok(kq_suite_load(&prof, "profiles/default.conf") == 0,
+		"profiles/default.conf loads (%s)", prof.errors))
 		return;
 	int in_suite = 0;
 	for (int i = 0; i < suite->ntests; i++)
 		in_suite += strncmp(suite->tests[i].name, "probe.", 6) == 0;
-	is_int(in_suite, prof.ntests, "suite.conf has as many probe sections as the default profile");
+	is_int(in_suite, prof.ntests,
+	       "suite.conf has as many probe sections as the default profile");
 	for (int i = 0; i < prof.ntests; i++) {
 		const struct kq_test *t = kq_suite_find(suite, prof.tests[i].name);
-		ok(t && same_params(t, &prof.tests[i]), "suite.conf [%s] matches profiles/default.conf",
-		   prof.tests[i].name);
+		ok(t && same_params(t, &prof.tests[i]),
+		   "suite.conf [%s] matches profiles/default.conf", prof.tests[i].name);
 	}
 	kq_suite_free(&prof);
 }
@@ -120,7 +121,8 @@ int main(void)
 		is_near(kq_test_param_double(t, "ratio", 0), 0.25, 0, "workload double parameter");
 		ok(kq_test_param_bool(t, "flag", false), "workload bool parameter");
 		is_int(kq_test_param_size(t, "size", 0), 2ULL << 30, "workload size parameter");
-		is_int(kq_test_param_int(t, "absent", 77), 77, "absent parameter gives the default");
+		is_int(kq_test_param_int(t, "absent", 77), 77,
+		       "absent parameter gives the default");
 		is_int(t->nthresholds, 2, "two thresholds");
 		is_str(t->thresholds[0].metric, "cpuid.ns", "threshold metric may contain dots");
 		is_str(t->thresholds[0].stat, "median", "threshold statistic");
@@ -128,30 +130,42 @@ int main(void)
 	}
 	t = kq_suite_find(&s, "b.two");
 	if (t) {
-		is_str(t->workload, "steps", "a test with steps and no workload runs the step script");
+		is_str(t->workload, "steps",
+		       "a test with steps and no workload runs the step script");
 		ok(t->default_off, "default = no");
-		has_substr(t->steps, "spin 5ms; pio 3; touch 1M 4K", "an indented line continues the steps");
+		has_substr(t->steps, "spin 5ms; pio 3; touch 1M 4K",
+			   "an indented line continues the steps");
 	}
 	kq_suite_free(&s);
 
-	bad("unknown key", "[x]\nworkload = unit.demo\nbogus = 1\n", 3, "unknown key 'bogus' for workload unit.demo");
-	bad("bad workload value", "[x]\nworkload = unit.demo\ncount = many\n", 3, "count = 'many': expected a whole number");
+	bad("unknown key", "[x]\nworkload = unit.demo\nbogus = 1\n", 3,
+	    "unknown key 'bogus' for workload unit.demo");
+	bad("bad workload value", "[x]\nworkload = unit.demo\ncount = many\n", 3,
+	    "count = 'many': expected a whole number");
 	bad("bad vcpus", "[x]\nworkload = unit.demo\nvcpus = 0\n", 3, "vcpus = '0'");
-	bad("bad backing", "[x]\nworkload = unit.demo\nbacking = ramdisk\n", 3, "expected anon, thp");
+	bad("bad backing", "[x]\nworkload = unit.demo\nbacking = ramdisk\n", 3,
+	    "expected anon, thp");
 	bad("bad size", "[x]\nworkload = unit.demo\nmemory = 12Q\n", 3, "memory = '12Q'");
 	bad("bad bool", "[x]\nworkload = unit.demo\nflag = maybe\n", 3, "expected yes or no");
 	bad("unknown workload", "[x]\nworkload = exit.nonsense\n", 2, "unknown workload");
-	bad("duplicate section", "[x]\nworkload = unit.demo\n[y]\nworkload = unit.demo\n[x]\nworkload = unit.demo\n", 5, "duplicate section [x] (first at line 1)");
-	bad("duplicate key", "[x]\nworkload = unit.demo\ncount = 1\ncount = 2\n", 4, "duplicate key 'count' (first at line 3)");
+	bad("duplicate section",
+	    "[x]\nworkload = unit.demo\n[y]\nworkload = unit.demo\n[x]\nworkload = unit.demo\n", 5,
+	    "duplicate section [x] (first at line 1)");
+	bad("duplicate key", "[x]\nworkload = unit.demo\ncount = 1\ncount = 2\n", 4,
+	    "duplicate key 'count' (first at line 3)");
 	bad("no workload", "[x]\ngroups = a\n", 1, "no workload");
 	bad("key outside a section", "workload = unit.demo\n", 1, "outside any [section]");
 	bad("syntax error", "[x]\nworkload = unit.demo\nthis is not ini\n", 3, "syntax error");
 	bad("bad step", "[x]\nsteps = cpuid 10; jump 3\n", 2, "step 2: unknown op 'jump'");
-	bad("bad threshold statistic", "[x]\nworkload = unit.demo\nmax.cpuid.ns.average = 3\n", 3, "unknown statistic 'average'");
-	bad("unknown capability", "[x]\nworkload = unit.demo\nrequires = WARP_DRIVE\n", 3, "unknown KVM capability 'WARP_DRIVE'");
-	bad("pin list too short", "[x]\nworkload = unit.demo\nvcpus = 2\npin = 1\n", 4, "pin lists 1 CPUs for 2 vCPUs");
+	bad("bad threshold statistic", "[x]\nworkload = unit.demo\nmax.cpuid.ns.average = 3\n", 3,
+	    "unknown statistic 'average'");
+	bad("unknown capability", "[x]\nworkload = unit.demo\nrequires = WARP_DRIVE\n", 3,
+	    "unknown KVM capability 'WARP_DRIVE'");
+	bad("pin list too short", "[x]\nworkload = unit.demo\nvcpus = 2\npin = 1\n", 4,
+	    "pin lists 1 CPUs for 2 vCPUs");
 	char longline[400];
-	snprintf(longline, sizeof(longline), "[x]\nworkload = unit.demo\ndescription = %0300d\n", 0);
+	snprintf(longline, sizeof(longline), "[x]\nworkload = unit.demo\ndescription = %0300d\n",
+		 0);
 	bad("over-long line", longline, 3, "line longer than");
 
 	ok(kq_suite_load(&s, "/nonexistent/suite.conf") < 0, "a missing file is an error");

@@ -36,20 +36,24 @@ static void one_size(uint64_t page, const char *name, uint64_t base, uint64_t si
 	ok(kq_pt_walk(&pt, base + size, &pa, &ps) < 0, "%s: the byte after the range is not mapped",
 	   name);
 	if (base)
-		ok(kq_pt_walk(&pt, base - 1, &pa, &ps) < 0, "%s: the byte before is not mapped", name);
+		ok(kq_pt_walk(&pt, base - 1, &pa, &ps) < 0, "%s: the byte before is not mapped",
+		   name);
 	ok(pt.next - 0x1000 <= kq_pt_bytes_needed(size, page),
 	   "%s: used %llu table bytes, within the estimate %llu", name,
-	   (unsigned long long)(pt.next - 0x1000), (unsigned long long)kq_pt_bytes_needed(size, page));
+	   (unsigned long long)(pt.next - 0x1000),
+	   (unsigned long long)kq_pt_bytes_needed(size, page));
 }
 
 int main(void)
 {
 	mem = aligned_alloc(4096, MEM);
 	one_size(KQ_PAGE_4K, "4K", 0x100000000ULL, 8ULL << 20);
-	one_size(KQ_PAGE_4K, "4K straddling a 1G boundary", (1ULL << 30) - (2ULL << 20), 4ULL << 20);
+	one_size(KQ_PAGE_4K, "4K straddling a 1G boundary", (1ULL << 30) - (2ULL << 20),
+		 4ULL << 20);
 	one_size(KQ_PAGE_2M, "2M", 0, 4ULL << 30);
 	one_size(KQ_PAGE_1G, "1G", 0x100000000ULL, 16ULL << 30);
-	one_size(KQ_PAGE_1G, "1G across a 512G boundary", (512ULL << 30) - (2ULL << 30), 4ULL << 30);
+	one_size(KQ_PAGE_1G, "1G across a 512G boundary", (512ULL << 30) - (2ULL << 30),
+		 4ULL << 30);
 
 	struct kq_pt pt;
 	kq_pt_init(&pt, mem, 0, MEM, 0x1000, MEM);
@@ -57,18 +61,19 @@ int main(void)
 	has_substr(kq_err(), "not aligned", "with a message saying so");
 	ok(kq_pt_map(&pt, 0, 0x1000, 12345) < 0, "an unknown page size is refused");
 	ok(kq_pt_map(&pt, 0, 2ULL << 20, KQ_PAGE_2M) == 0 &&
-		   kq_pt_map(&pt, 0, 4096, KQ_PAGE_4K) < 0,
+	       kq_pt_map(&pt, 0, 4096, KQ_PAGE_4K) < 0,
 	   "mapping 4K inside an existing 2M page is refused");
 	has_substr(kq_err(), "large page", "naming the large page");
 	ok(kq_pt_map(&pt, 0x200000, 2ULL << 20, KQ_PAGE_2M) == 0 &&
-		   kq_pt_map(&pt, 0x200000, 2ULL << 20, KQ_PAGE_2M) < 0,
+	       kq_pt_map(&pt, 0x200000, 2ULL << 20, KQ_PAGE_2M) < 0,
 	   "mapping the same page twice is refused");
 
 	struct kq_pt small;
 	kq_pt_init(&small, mem, 0, MEM, 0x1000, 0x4000);
 	ok(kq_pt_map(&small, 0, 64ULL << 20, KQ_PAGE_4K) < 0, "a full table area is an error");
 	has_substr(kq_err(), "full", "that says the area is full");
-	ok(kq_pt_init(&small, mem, 0, MEM, 0x1001, 0x4000) < 0, "a misaligned table area is refused");
+	ok(kq_pt_init(&small, mem, 0, MEM, 0x1001, 0x4000) < 0,
+	   "a misaligned table area is refused");
 	free(mem);
 	return done_testing();
 }

@@ -14,10 +14,9 @@ static json_t *run(double m0, double m1, double m2, const char *status)
 	const int vcpus[3] = {1, 2, 2}, vcpu[3] = {0, 0, 1};
 	for (int i = 0; i < 3; i++)
 		json_array_append_new(
-			metrics,
-			json_pack("{s:s, s:s, s:{s:f}, s:{s:i, s:i, s:i}}", "name", "cpuid.ns", "unit",
-				  "ns", "stats", "median", med[i], "labels", "vcpus", vcpus[i], "vcpu",
-				  vcpu[i], "batch_size", 512 * (i + 1)));
+		    metrics, json_pack("{s:s, s:s, s:{s:f}, s:{s:i, s:i, s:i}}", "name", "cpuid.ns",
+				       "unit", "ns", "stats", "median", med[i], "labels", "vcpus",
+				       vcpus[i], "vcpu", vcpu[i], "batch_size", 512 * (i + 1)));
 	json_array_append_new(metrics, json_pack("{s:s, s:s, s:f}", "name", "startup.us", "unit",
 						 "us", "value", 10.0));
 	return json_pack("{s:s, s:s, s:s, s:o}", "name", "exit.scaling.cpuid", "status", status,
@@ -31,7 +30,8 @@ static const json_t *cv_for(const json_t *res, int vcpus, int vcpu)
 	json_array_foreach(json_object_get(res, "metrics"), i, m)
 	{
 		const json_t *l = json_object_get(m, "labels");
-		if (strcmp(json_string_value(json_object_get(m, "name")), "cpuid.ns.median_cv") == 0 &&
+		if (strcmp(json_string_value(json_object_get(m, "name")), "cpuid.ns.median_cv") ==
+			0 &&
 		    json_integer_value(json_object_get(l, "vcpus")) == vcpus &&
 		    json_integer_value(json_object_get(l, "vcpu")) == vcpu)
 			return m;
@@ -43,7 +43,8 @@ static const json_t *cv_for(const json_t *res, int vcpus, int vcpu)
 static double cv3(double a, double b, double c)
 {
 	double mean = (a + b + c) / 3;
-	double var = ((a - mean) * (a - mean) + (b - mean) * (b - mean) + (c - mean) * (c - mean)) / 2;
+	double var =
+	    ((a - mean) * (a - mean) + (b - mean) * (b - mean) + (c - mean) * (c - mean)) / 2;
 	return sqrt(var) / mean;
 }
 
@@ -56,11 +57,11 @@ int main(void)
 	ok(a && b && c, "one CV per (vcpus, vcpu) metric");
 	if (a && b && c) {
 		is_near(json_number_value(json_object_get(a, "value")), cv3(100, 110, 90), 1e-9,
-		       "vcpus=1: CV of 100, 110, 90");
+			"vcpus=1: CV of 100, 110, 90");
 		is_near(json_number_value(json_object_get(b, "value")), 0, 1e-12,
-		       "vcpus=2 vcpu=0: equal medians give CV 0 (not mixed with vcpu 1)");
+			"vcpus=2 vcpu=0: equal medians give CV 0 (not mixed with vcpu 1)");
 		is_near(json_number_value(json_object_get(c, "value")), cv3(400, 300, 500), 1e-9,
-		       "vcpus=2 vcpu=1: CV of 400, 300, 500");
+			"vcpus=2 vcpu=1: CV of 400, 300, 500");
 		is_int((long)json_array_size(json_object_get(c, "medians")), 3,
 		       "the CV keeps the three medians");
 	}
@@ -72,7 +73,8 @@ int main(void)
 
 	json_t *mixed[2] = {run(1, 2, 3, "pass"), run(1, 2, 3, "fail")};
 	res = kq_merge_repeats(mixed, 2);
-	is_str(json_string_value(json_object_get(res, "status")), "fail", "a failed repeat fails the test");
+	is_str(json_string_value(json_object_get(res, "status")), "fail",
+	       "a failed repeat fails the test");
 	is_str(json_string_value(json_object_get(res, "reason")), "repeat 1: watchdog",
 	       "the reason names the repeat");
 	json_decref(res);

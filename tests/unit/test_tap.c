@@ -33,8 +33,11 @@ int main(void)
 	json_object_set_new(json_object_get(m, "labels"), "handled_in", json_string("kernel"));
 	json_object_set_new(r.obj, "duration_s", json_real(0.5));
 	char *out = render(r.obj, 1);
-	ok(strncmp(out, "ok 1 - exit.cpuid\n  ---\n", 24) == 0, "a pass is 'ok N - name' and a YAML block");
-	has_substr(out, "    cpuid.ns: {unit: \"ns\", n: 3, min: 1.0, median: 2.0, mean: 2.0, p99: 2.98, stddev: 1.0, handled_in: \"kernel\"}",
+	ok(strncmp(out, "ok 1 - exit.cpuid\n  ---\n", 24) == 0,
+	   "a pass is 'ok N - name' and a YAML block");
+	has_substr(out,
+		   "    cpuid.ns: {unit: \"ns\", n: 3, min: 1.0, median: 2.0, mean: 2.0, p99: "
+		   "2.98, stddev: 1.0, handled_in: \"kernel\"}",
 		   "metric statistics and labels in one flow mapping");
 	has_substr(out, "\n  ...\n", "the block is closed");
 	free(out);
@@ -54,7 +57,8 @@ int main(void)
 		   "a repeated name is keyed by its distinguishing labels");
 	has_substr(out, "    \"exits_per_s[vcpus=2]\": {unit: \"exits/s\", value: 2000.0",
 		   "the second key differs from the first");
-	has_substr(out, "    startup.us: {unit: \"us\", value: 3.5", "a unique name keeps its plain key");
+	has_substr(out, "    startup.us: {unit: \"us\", value: 3.5",
+		   "a unique name keeps its plain key");
 	free(out);
 	kq_result_free(&r);
 
@@ -74,8 +78,10 @@ int main(void)
 	kq_result_set_status(&r, KQ_FAIL, "second failure");
 	out = render(r.obj, 3);
 	ok(strncmp(out, "not ok 3 - exit.broken\n", 23) == 0, "a failure is 'not ok'");
-	has_substr(out, "message: \"triple fault at RIP 0x1234\"", "the first failure's reason is kept");
-	has_substr(out, "    - \"also:\\x20second failure\"", "a later failure is kept as a diagnostic, its \": \" escaped for YAMLish lists");
+	has_substr(out, "message: \"triple fault at RIP 0x1234\"",
+		   "the first failure's reason is kept");
+	has_substr(out, "    - \"also:\\x20second failure\"",
+		   "a later failure is kept as a diagnostic, its \": \" escaped for YAMLish lists");
 	free(out);
 	kq_result_free(&r);
 	return done_testing();
