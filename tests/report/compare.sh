@@ -5,7 +5,6 @@
 # from different hosts list the host differences first; bad input exits 2.
 . "$(dirname "$0")/tap.bash"
 need_kvmqual
-PY=${PYTHON:-python3}
 gen() { $PY tests/report/gen-results.py "$@" >/dev/null; }
 
 # The same 40 tests three times: a baseline, the same machine again (noise

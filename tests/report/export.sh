@@ -5,8 +5,7 @@
 # host's own results.
 . "$(dirname "$0")/tap.bash"
 need_kvmqual
-command -v xmllint >/dev/null || skip_all "xmllint is not installed (Debian: libxml2-utils)"
-PY=${PYTHON:-python3}
+command -v xmllint >/dev/null || missing "xmllint is not installed (Debian: libxml2-utils)"
 XSD=tests/report/junit.xsd
 
 # The schema bites: a suite without its counts is refused.

@@ -6,9 +6,8 @@
 . "$(dirname "$0")/tap.bash"
 need_kvmqual
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser)}
-[ -n "$CHROMIUM" ] || skip_all "chromium is not installed (Debian: chromium)"
-command -v gnuplot >/dev/null || skip_all "gnuplot is not installed (Debian: gnuplot-nox)"
-PY=${PYTHON:-python3}
+[ -n "$CHROMIUM" ] || missing "chromium is not installed (Debian: chromium)"
+command -v gnuplot >/dev/null || missing "gnuplot is not installed (Debian: gnuplot-nox)"
 
 # browser URL PAGE-ARGS...: runs headless chromium on a file; stderr in $TMP/browser.err
 browser() {

@@ -5,8 +5,7 @@
 # kvmqual's own reader agrees on every file.
 . "$(dirname "$0")/tap.bash"
 need_kvmqual
-PY=${PYTHON:-python3}
-$PY -c 'import jsonschema' 2>/dev/null || skip_all "python3 jsonschema missing (Debian: python3-jsonschema)"
+$PY -c 'import jsonschema' 2>/dev/null || missing "python3 jsonschema missing (Debian: python3-jsonschema)"
 
 for env in emulated nested bare-metal; do
 	$PY tests/report/gen-results.py --out "$TMP/gen-$env" --tests 60 --env "$env" --seed 3

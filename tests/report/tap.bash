@@ -71,10 +71,17 @@ hasnt() {
 	fi
 }
 
-skip_all() {
-	echo "1..0 # SKIP $1"
-	exit 0
+# missing WHAT: a tool ci/install-deps.sh installs is absent. That is a broken
+# set-up, not a missing capability of the host: fail, naming the package.
+missing() {
+	echo "1..1"
+	echo "not ok 1 - $1; ci/install-deps.sh installs it"
+	exit 1
 }
+
+# Debian's python3 carries python3-jsonschema; a python3 earlier on PATH
+# (pyenv, a venv) may not.
+PY=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 
 need_kvmqual() {
 	if [ ! -x "$KVMQUAL" ]; then

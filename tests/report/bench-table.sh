@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# ci/bench.jq, the table `make bench` writes: on hand-made bench results it
+# reports each target met or missed from the numbers, never from the host.
+. "$(dirname "$0")/tap.bash"
+command -v jq >/dev/null || missing "jq is not installed (Debian: jq)"
+
+# results RATIO_PIO RATIO_MMIO STARTUP_US CV ENV > results.json
+results() {
+	jq -n --argjson rp "$1" --argjson rm "$2" --argjson st "$3" --argjson cv "$4" --arg env "$5" '
+	def samples($n; $med): {name: $n, unit: "ns", stats: {median: $med}};
+	def ratio($k; $r): [samples("\($k).ns"; 1000 * $r), samples("reference.\($k).ns"; 1000),
+	                    {name: "ratio_vs_reference", unit: "ratio", value: $r},
+	                    {name: "\($k).ns.median_cv", unit: "ratio", value: $cv},
+	                    {name: "startup.us", unit: "us", value: $st}];
+	{environment: $env, run: {id: "r1"}, host: {cpu: {brand: "Test CPU"}, kernel: {release: "6.1.0"}},
+	 tests: [{name: "bench.pio-user", metrics: ratio("pio-user"; $rp)},
+	         {name: "bench.mmio-user", metrics: ratio("mmio-user"; $rm)},
+	         {name: "bench.cpuid", metrics: [samples("cpuid.ns"; 2500),
+	                                         {name: "startup.us", unit: "us", value: ($st + 50)}]}]}'
+}
+
+results 1.01 1.015 800 0.005 bare-metal >"$TMP/good.json"
+jq -r --argjson repeat 5 -f ci/bench.jq "$TMP/good.json" >"$TMP/good.md"
+has "$TMP/good.md" "| pio-user exit, micro-VMM / bare reference loop (medians) | 1.01 (1010 ns vs 1000 ns) | <= 1.02 | met |" \
+	"pio-user within 2%: met, with both medians"
+has "$TMP/good.md" "| mmio-user exit, micro-VMM / bare reference loop (medians) | 1.015 (1015 ns vs 1000 ns) | <= 1.02 | met |" \
+	"mmio-user within 2%: met"
+has "$TMP/good.md" "| VM creation to first guest exit (best of runs) | 800 us | < 1000 us | met |" \
+	"start-up: the best of the runs, met under 1 ms"
+has "$TMP/good.md" "| run-to-run CV of the pio-user.ns median | 0.5 % | < 2 % | met |" "CV under 2%: met"
+has "$TMP/good.md" "environment: **bare-metal**" "the environment is named"
+hasnt "$TMP/good.md" "informative here" "on bare metal the targets are not called informative"
+
+results 1.05 1.0 1500 0.03 emulated >"$TMP/bad.json"
+jq -r --argjson repeat 5 -f ci/bench.jq "$TMP/bad.json" >"$TMP/bad.md"
+has "$TMP/bad.md" "| 1.05 (1050 ns vs 1000 ns) | <= 1.02 | missed |" "pio-user 5% slower: missed"
+has "$TMP/bad.md" "| 1500 us | < 1000 us | missed |" "start-up 1.5 ms: missed"
+has "$TMP/bad.md" "| 3 % | < 2 % | missed |" "CV 3%: missed"
+has "$TMP/bad.md" "(targets are for real KVM: informative here)" "an emulated run says the targets are informative"
+
+jq 'del(.tests[].metrics[] | select(.name | endswith("median_cv")))' "$TMP/good.json" >"$TMP/once.json"
+jq -r --argjson repeat 1 -f ci/bench.jq "$TMP/once.json" >"$TMP/once.md"
+has "$TMP/once.md" "| n/a | < 2 % | not measured (one run) |" "without repeats the CV is not measured, not met"
+done_testing
