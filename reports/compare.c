@@ -163,25 +163,18 @@ static json_t *key_fields_first(json_t *order)
 	return out;
 }
 
-static json_t *host_diff(const struct kq_runset *rs)
+/* Rows [name, value in run 0, value in run 1, ...] for every name (in order)
+ * whose string value is not the same in all runs; a name a run lacks differs. */
+static json_t *differing_rows(json_t *const maps[], size_t nruns, const json_t *order)
 {
-	json_t *maps[KQ_MAX_RUNS], *order = json_array(), *seen = json_object(),
-				   *out = json_array();
-	json_t *name;
+	json_t *out = json_array(), *name;
 	size_t i;
-	for (size_t r = 0; r < rs->n; r++) {
-		maps[r] = json_object();
-		host_fields(&rs->runs[r], maps[r], order, seen);
-	}
-	json_t *sorted = key_fields_first(order);
-	json_decref(order);
-	order = sorted;
-	json_array_foreach(order, i, name)
+	json_array_foreach((json_t *)order, i, name)
 	{
 		const char *n = json_string_value(name);
 		json_t *a = json_object_get(maps[0], n);
 		bool differs = false;
-		for (size_t r = 1; r < rs->n; r++) {
+		for (size_t r = 1; r < nruns; r++) {
 			json_t *v = json_object_get(maps[r], n);
 			if (!a || !v || strcmp(json_string_value(a), json_string_value(v)) != 0)
 				differs = true;
@@ -190,14 +183,27 @@ static json_t *host_diff(const struct kq_runset *rs)
 			continue;
 		json_t *row = json_array();
 		json_array_append(row, name);
-		for (size_t r = 0; r < rs->n; r++) {
+		for (size_t r = 0; r < nruns; r++) {
 			json_t *v = json_object_get(maps[r], n);
 			json_array_append_new(row, v ? json_incref(v) : json_null());
 		}
 		json_array_append_new(out, row);
 	}
+	return out;
+}
+
+static json_t *host_diff(const struct kq_runset *rs)
+{
+	json_t *maps[KQ_MAX_RUNS], *order = json_array(), *seen = json_object();
+	for (size_t r = 0; r < rs->n; r++) {
+		maps[r] = json_object();
+		host_fields(&rs->runs[r], maps[r], order, seen);
+	}
+	json_t *sorted = key_fields_first(order);
+	json_t *out = differing_rows(maps, rs->n, sorted);
 	for (size_t r = 0; r < rs->n; r++)
 		json_decref(maps[r]);
+	json_decref(sorted);
 	json_decref(order);
 	json_decref(seen);
 	return out;
@@ -205,7 +211,7 @@ static json_t *host_diff(const struct kq_runset *rs)
 
 static json_t *status_diff(const struct kq_runset *rs)
 {
-	json_t *idx[KQ_MAX_RUNS], *order = json_array(), *seen = json_object(), *out = json_array();
+	json_t *idx[KQ_MAX_RUNS], *order = json_array(), *seen = json_object();
 	for (size_t r = 0; r < rs->n; r++) {
 		json_t *tests = json_object_get(rs->runs[r].root, "tests"), *t;
 		size_t i;
@@ -220,28 +226,7 @@ static json_t *status_diff(const struct kq_runset *rs)
 			}
 		}
 	}
-	size_t i;
-	json_t *name;
-	json_array_foreach(order, i, name)
-	{
-		const char *n = json_string_value(name);
-		json_t *a = json_object_get(idx[0], n);
-		bool differs = false;
-		for (size_t r = 1; r < rs->n; r++) {
-			json_t *v = json_object_get(idx[r], n);
-			if (!a || !v || strcmp(json_string_value(a), json_string_value(v)) != 0)
-				differs = true;
-		}
-		if (!differs)
-			continue;
-		json_t *row = json_array();
-		json_array_append(row, name);
-		for (size_t r = 0; r < rs->n; r++) {
-			json_t *v = json_object_get(idx[r], n);
-			json_array_append_new(row, v ? json_incref(v) : json_null());
-		}
-		json_array_append_new(out, row);
-	}
+	json_t *out = differing_rows(idx, rs->n, order);
 	for (size_t r = 0; r < rs->n; r++)
 		json_decref(idx[r]);
 	json_decref(order);
