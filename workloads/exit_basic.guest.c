@@ -1,6 +1,7 @@
 /* Guest side of the first exit benchmarks: CPUID (handled in the kernel) and
  * a port write handled in our userspace. */
 #include "guest/guest.h"
+#include "workloads/exit_loops.h"
 
 static void cpuid_loop(void *ctx, uint64_t iters)
 {
@@ -15,8 +16,7 @@ static void exit_cpuid(struct kq_params *p)
 }
 KQ_GUEST_WORKLOAD("exit.cpuid", exit_cpuid);
 
-/* Written out so that workloads/reference.c can run the very same loop. */
-static void pio_loop(void *ctx, uint64_t iters)
+void kq_pio_user_loop(void *ctx, uint64_t iters)
 {
 	uint64_t i = 0;
 	if (!iters)
@@ -32,6 +32,6 @@ static void pio_loop(void *ctx, uint64_t iters)
 
 static void exit_pio_user(struct kq_params *p)
 {
-	kq_measure("pio-user", pio_loop, 0);
+	kq_measure("pio-user", kq_pio_user_loop, 0);
 }
 KQ_GUEST_WORKLOAD("exit.pio-user", exit_pio_user);

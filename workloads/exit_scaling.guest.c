@@ -2,6 +2,7 @@
  * the same time, so the host's shared paths (locks, the VMM's dispatch) are
  * contended the way a busy multi-vCPU guest contends them. */
 #include "workloads/exit_lapic.h"
+#include "workloads/exit_loops.h"
 
 static volatile uint32_t arrived;
 
@@ -10,21 +11,6 @@ static void cpuid_loop(void *ctx, uint64_t iters)
 	uint32_t r[4];
 	for (uint64_t i = 0; i < iters; i++)
 		kq_cpuid(0, 0, r);
-}
-
-/* The same loop as exit.pio-user's (workloads/exit_basic.guest.c). */
-static void pio_loop(void *ctx, uint64_t iters)
-{
-	uint64_t i = 0;
-	if (!iters)
-		return;
-	__asm__ volatile("1: outb %%al, %%dx\n\t"
-			 "add $1, %%rcx\n\t"
-			 "cmp %%rcx, %%rsi\n\t"
-			 "jne 1b"
-			 : "+c"(i)
-			 : "a"(0), "d"(KQ_PIO_BENCH_PORT), "S"(iters)
-			 : "memory", "cc");
 }
 
 /* args[0]: enum kq_exit_scaling_kind. */
@@ -36,7 +22,7 @@ static void exit_scaling(struct kq_params *p)
 	while (__atomic_load_n(&arrived, __ATOMIC_SEQ_CST) < p->nr_vcpus)
 		kq_pause();
 	if (p->args[0] == KQ_SCALE_PIO_USER)
-		kq_measure("pio-user", pio_loop, 0);
+		kq_measure("pio-user", kq_pio_user_loop, 0);
 	else
 		kq_measure("cpuid", cpuid_loop, 0);
 }
