@@ -1,4 +1,6 @@
 #include "reports/tap.h"
+#include "reports/runset.h"
+#include "reports/strbuf.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -111,19 +113,14 @@ static void description(FILE *f, const char *s)
 		fputc(*s == '#' || *s == '\n' ? '_' : *s, f);
 }
 
-static bool distinguishing_label(const char *key)
-{
-	static const char *const same_for_all[] = {"kind", "handled_in", "batch_size", "iterations",
-						   "better"};
-	for (size_t i = 0; i < sizeof(same_for_all) / sizeof(same_for_all[0]); i++)
-		if (strcmp(key, same_for_all[i]) == 0)
-			return false;
-	return true;
-}
+/* Labels every metric of one name shares, or that say how it was measured:
+ * no help in telling two metrics of that name apart. */
+static const char *const not_distinguishing[] = {"kind",       "handled_in", "better", "repeat",
+						 "batch_size", "iterations", NULL};
 
 /* YAML keys must be unique: a metric whose name repeats in the test (scaling
- * runs one name per vCPU count) gets its distinguishing labels appended,
- * e.g. "cpuid.ns[vcpus=2,vcpu=1]". */
+ * runs one name per vCPU count) gets its other labels appended, sorted by key,
+ * e.g. "cpuid.ns[vcpu=1,vcpus=2]". */
 static void metric_key(FILE *f, const json_t *metrics, const json_t *m)
 {
 	const char *name = json_string_value(json_object_get(m, "name"));
@@ -135,25 +132,12 @@ static void metric_key(FILE *f, const json_t *metrics, const json_t *m)
 		yaml_key(f, name);
 		return;
 	}
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *k = open_memstream(&buf, &len);
-	fprintf(k, "%s[", name);
-	const char *key, *sep = "";
-	json_t *v;
-	json_object_foreach((json_t *)json_object_get(m, "labels"), key, v)
-	{
-		if (!distinguishing_label(key))
-			continue;
-		char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-		fprintf(k, "%s%s=%s", sep, key, val ? val : "null");
-		free(val);
-		sep = ",";
-	}
-	fputc(']', k);
-	fclose(k);
-	yaml_string(f, buf);
-	free(buf);
+	struct kq_buf key = KQ_BUF_INIT;
+	kq_buf_printf(&key, "%s[", name);
+	kq_labels_fmt(&key, m, not_distinguishing, ",");
+	kq_buf_putc(&key, ']');
+	yaml_string(f, key.failed ? name : kq_buf_str(&key));
+	kq_buf_free(&key);
 }
 
 static void metric_line(FILE *f, const json_t *metrics, const json_t *m)

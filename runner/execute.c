@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reports/runset.h"
 #include "reports/stats.h"
 #include "vmm/vm.h"
 
@@ -277,20 +278,13 @@ void kq_apply_thresholds(const struct kq_test *t, json_t *res)
 	}
 }
 
-/* Labels that vary between runs of the same measurement. */
-static bool incidental_label(const char *key)
-{
-	return strcmp(key, "repeat") == 0 || strcmp(key, "batch_size") == 0 ||
-	       strcmp(key, "iterations") == 0;
-}
-
 static bool labels_contained(const json_t *a, const json_t *b)
 {
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)a, key, v)
 	{
-		if (!incidental_label(key) && !json_equal(v, json_object_get(b, key)))
+		if (!kq_is_measurement_label(key) && !json_equal(v, json_object_get(b, key)))
 			return false;
 	}
 	return true;
