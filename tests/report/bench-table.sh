@@ -41,4 +41,13 @@ has "$TMP/bad.md" "(targets are for real KVM: informative here)" "an emulated ru
 jq 'del(.tests[].metrics[] | select(.name | endswith("median_cv")))' "$TMP/good.json" >"$TMP/once.json"
 jq -r --argjson repeat 1 -f ci/bench.jq "$TMP/once.json" >"$TMP/once.md"
 has "$TMP/once.md" "| n/a | < 2 % | not measured (one run) |" "without repeats the CV is not measured, not met"
+jq 'del(.tests[] | select(.name == "bench.mmio-user"))' "$TMP/good.json" >"$TMP/nommio.json"
+jq -r --argjson repeat 5 -f ci/bench.jq "$TMP/nommio.json" >"$TMP/nommio.md"
+has "$TMP/nommio.md" "| mmio-user exit, micro-VMM / bare reference loop (medians) | not measured | <= 1.02 | missed |" \
+	"a target without its measurement is listed as missed, not dropped"
+jq '.tests = []' "$TMP/good.json" >"$TMP/none.json"
+jq -r --argjson repeat 5 -f ci/bench.jq "$TMP/none.json" >"$TMP/none.md"
+has "$TMP/none.md" "| VM creation to first guest exit (best of runs) | not measured | < 1000 us | missed |" \
+	"with no results at all every target row is still there, missed"
+has "$TMP/none.md" "| cpuid exit median | not measured | - | measurement |" "and the cpuid row says it was not measured"
 done_testing
