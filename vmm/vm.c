@@ -219,6 +219,36 @@ int kq_vm_fd(const struct kq_vm *vm)
 	return vm->fd;
 }
 
+struct kq_kvm *kq_vm_kvm(const struct kq_vm *vm)
+{
+	return vm->kvm;
+}
+
+int kq_vm_nvcpus(const struct kq_vm *vm)
+{
+	return vm->nvcpus;
+}
+
+enum kq_irqchip kq_vm_irqchip(const struct kq_vm *vm)
+{
+	return vm->cfg.irqchip;
+}
+
+int kq_vcpu_fd(const struct kq_vcpu *v)
+{
+	return v->fd;
+}
+
+int kq_vcpu_index(const struct kq_vcpu *v)
+{
+	return v->index;
+}
+
+struct kq_vm *kq_vcpu_vm(const struct kq_vcpu *v)
+{
+	return v->vm;
+}
+
 struct kq_vcpu *kq_vm_vcpu(struct kq_vm *vm, int i)
 {
 	return i >= 0 && i < vm->nvcpus ? &vm->vcpus[i] : NULL;

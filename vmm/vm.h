@@ -65,7 +65,13 @@ int kq_vm_create(struct kq_vm **out, struct kq_kvm *kvm, const struct kq_vm_conf
 void kq_vm_destroy(struct kq_vm *vm);
 
 int kq_vm_fd(const struct kq_vm *vm);
+struct kq_kvm *kq_vm_kvm(const struct kq_vm *vm);
+int kq_vm_nvcpus(const struct kq_vm *vm);
+enum kq_irqchip kq_vm_irqchip(const struct kq_vm *vm);
 struct kq_vcpu *kq_vm_vcpu(struct kq_vm *vm, int i);
+int kq_vcpu_fd(const struct kq_vcpu *v);
+int kq_vcpu_index(const struct kq_vcpu *v);
+struct kq_vm *kq_vcpu_vm(const struct kq_vcpu *v);
 uint64_t kq_vm_tsc_khz(const struct kq_vm *vm);
 /* Host address of [gpa, gpa + len) inside guest RAM, or NULL. */
 void *kq_vm_gpa_to_hva(struct kq_vm *vm, uint64_t gpa, uint64_t len);
