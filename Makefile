@@ -19,7 +19,7 @@ LDFLAGS  += $(SANF)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 # Host code: every .c in these folders; runner/main.c is the only main().
-HOST_DIRS := vmm runner reports probes workloads isolation-tests migration-bench
+HOST_DIRS := core vmm runner reports probes workloads isolation-tests migration-bench
 # Files named *.guest.c are guest code and go into the guest image instead.
 HOST_SRC  := $(filter-out %.guest.c,$(wildcard $(addsuffix /*.c,$(HOST_DIRS))))
 LIB_SRC   := $(filter-out runner/main.c,$(HOST_SRC))

@@ -16,8 +16,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include "reports/result.h"
-#include "runner/test.h"
+#include "core/result.h"
+#include "core/test.h"
 
 /* Returns the value of parameter key, or NULL when the profile does not set it. */
 typedef const char *(*kq_param_fn)(const void *ctx, const char *key);

@@ -2,7 +2,7 @@
  * runs in the runner's forked child, reads the host (or the recorded tree
  * named by `root`), and records its verdict with the evidence. */
 #include "probes/checks.h"
-#include "runner/test.h"
+#include "core/test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +20,10 @@ static const char *test_param(const void *ctx, const char *key)
 	return kq_test_param((const struct kq_test *)ctx, key, NULL);
 }
 
-static void run_probe(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
+static void run_probe(const struct kq_driver *d, const struct kq_test *t,
+		      const struct kq_run_opts *o, struct kq_result *res)
 {
-	const struct kq_check *c = kq_check_find(t->workload);
-	if (!c) {
-		kq_result_set_status(res, KQ_FAIL, "no probe check for workload %s", t->workload);
-		return;
-	}
+	const struct kq_check *c = d->data;
 	struct kq_check_out out;
 	kq_check_run(c, test_param, t, &out);
 	const char *k;
@@ -57,6 +54,7 @@ __attribute__((constructor)) static void kq_register_probe_drivers(void)
 		drivers[i].needs_kvm = c[i].needs_kvm;
 		drivers[i].params = specs[i];
 		drivers[i].run = run_probe;
+		drivers[i].data = &c[i];
 		kq_driver_register(&drivers[i]);
 	}
 }

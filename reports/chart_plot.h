@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "reports/chart.h"
-#include "reports/strbuf.h"
+#include "core/strbuf.h"
 
 struct kq_plotter;
 struct kq_plot;

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "reports/strbuf.h"
+#include "core/strbuf.h"
 
 enum { KQ_FMT_HTML = 1, KQ_FMT_MD = 2 };
 

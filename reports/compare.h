@@ -111,7 +111,7 @@ enum kq_verdict kq_cmp_decide(enum kq_better dir, double delta_pct, bool signifi
 
 /* ---- output (compare_out.c) ---- */
 #include "reports/chart.h"
-#include "reports/strbuf.h"
+#include "core/strbuf.h"
 
 /* The plain-text summary printed on standard output. */
 void kq_compare_text(const struct kq_cmp *c, struct kq_buf *out);

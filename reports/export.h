@@ -6,7 +6,7 @@
 #define KQ_REPORTS_EXPORT_H
 
 #include "reports/runset.h"
-#include "reports/strbuf.h"
+#include "core/strbuf.h"
 
 /* <testsuites> with a <testsuite> per group and a <testcase> per test:
  * <skipped message=reason>, <failure message=reason type=...> with the failed

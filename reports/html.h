@@ -7,7 +7,7 @@
 
 #include "reports/chart.h"
 #include "reports/runset.h"
-#include "reports/strbuf.h"
+#include "core/strbuf.h"
 
 void kq_html_begin(struct kq_buf *b, const char *title);
 void kq_html_end(struct kq_buf *b, const struct kq_runset *rs);

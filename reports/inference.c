@@ -1,5 +1,5 @@
 #include "reports/inference.h"
-#include "reports/stats.h"
+#include "core/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

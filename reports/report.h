@@ -5,7 +5,7 @@
 
 #include "reports/chart.h"
 #include "reports/runset.h"
-#include "reports/strbuf.h"
+#include "core/strbuf.h"
 
 /* The HTML page for the first run of RS, charts inline (their SVG). */
 void kq_report_html(const struct kq_runset *rs, const struct kq_charts *charts, struct kq_buf *out);

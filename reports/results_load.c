@@ -507,39 +507,6 @@ const char *kq_jpath_str(const json_t *obj, const char *path, const char *def)
 	return s ? s : def;
 }
 
-const char *kq_label(const json_t *metric, const char *key, char *buf, size_t len)
-{
-	json_t *v = json_object_get(json_object_get(metric, "labels"), key);
-	if (!v)
-		return NULL;
-	if (json_is_string(v))
-		return json_string_value(v);
-	if (json_is_integer(v))
-		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, len, "%g", json_real_value(v));
-	else if (json_is_boolean(v))
-		snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
-	else
-		return NULL;
-	return buf;
-}
-
-double kq_label_num(const json_t *metric, const char *key, double def)
-{
-	json_t *v = json_object_get(json_object_get(metric, "labels"), key);
-	if (json_is_number(v))
-		return json_number_value(v);
-	if (json_is_string(v)) {
-		char *end;
-		const char *s = json_string_value(v);
-		double d = strtod(s, &end);
-		if (end != s && !*end && isfinite(d))
-			return d;
-	}
-	return def;
-}
-
 const char *kq_metric_handled_in(const json_t *metric)
 {
 	const char *s =

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/labels.h"
+
 #define KQ_RESULTS_SCHEMA_MAJOR	  1
 #define KQ_RESULTS_SCHEMA_VERSION "1.0"
 
@@ -29,11 +31,6 @@ double kq_jnum(const json_t *obj, const char *key, double def);
 /* A dotted path through objects: kq_jpath_str(host, "cpu.brand", "?"). */
 const char *kq_jpath_str(const json_t *obj, const char *path, const char *def);
 
-/* Metric labels. Values may be strings, numbers or booleans in the file;
- * kq_label() renders any of them into buf (returns NULL when absent). */
-const char *kq_label(const json_t *metric, const char *key, char *buf, size_t len);
-/* A numeric label (vcpus, vcpu, repeat): def when absent or not a number. */
-double kq_label_num(const json_t *metric, const char *key, double def);
 /* Where the exit was handled: labels.handled_in, or a top-level "handled_in"
  * on the metric; "" when neither. */
 const char *kq_metric_handled_in(const json_t *metric);

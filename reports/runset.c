@@ -113,53 +113,6 @@ bool kq_unit_is_latency(const char *unit)
 	return kq_time_unit_ns(unit) > 0 || strcmp(unit, "cycles") == 0;
 }
 
-const char *const kq_measurement_labels[] = {"repeat", "batch_size", "iterations", NULL};
-
-bool kq_is_measurement_label(const char *key)
-{
-	for (const char *const *l = kq_measurement_labels; *l; l++)
-		if (strcmp(*l, key) == 0)
-			return true;
-	return false;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void kq_labels_fmt(struct kq_buf *b, const json_t *metric, const char *const *skip, const char *sep)
-{
-	json_t *labels = json_object_get(metric, "labels");
-	size_t n = json_object_size(labels), k = 0;
-	const char *key;
-	json_t *v;
-	char num[64];
-
-	if (!n)
-		return;
-	const char **keys = malloc(n * sizeof(*keys));
-	if (!keys) {
-		b->failed = true;
-		return;
-	}
-	json_object_foreach(labels, key, v)
-	{
-		bool skipped = false;
-		for (const char *const *s = skip; s && *s; s++)
-			if (strcmp(*s, key) == 0)
-				skipped = true;
-		if (!skipped)
-			keys[k++] = key;
-	}
-	qsort(keys, k, sizeof(*keys), cmp_str);
-	for (size_t i = 0; i < k; i++) {
-		const char *val = kq_label(metric, keys[i], num, sizeof(num));
-		kq_buf_printf(b, "%s%s=%s", i ? sep : "", keys[i], val ? val : "");
-	}
-	free(keys);
-}
-
 /* ---- pools --------------------------------------------------------------- */
 
 static uint64_t hash_str(const char *s)

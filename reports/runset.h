@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "reports/stats.h"
-#include "reports/strbuf.h"
+#include "core/stats.h"
+#include "core/labels.h"
+#include "core/strbuf.h"
 
 #define KQ_MAX_RUNS 26 /* labelled A..Z */
 
@@ -44,17 +45,6 @@ void kq_runset_describe(const struct kq_runset *rs, struct kq_buf *b);
  * 0 for anything that is not a time. */
 double kq_time_unit_ns(const char *unit);
 bool kq_unit_is_latency(const char *unit); /* a time unit, or "cycles" */
-
-/* Labels that say how a value was measured rather than what was measured
- * (repeat, batch_size, iterations): left out of a metric's identity, so
- * repeats pool and an adaptive batch size does not make a new metric. */
-extern const char *const kq_measurement_labels[];
-bool kq_is_measurement_label(const char *key);
-
-/* Labels as "k=v, k=v" sorted by key, leaving out the keys in skip
- * (NULL-terminated, may be NULL). */
-void kq_labels_fmt(struct kq_buf *b, const json_t *metric, const char *const *skip,
-		   const char *sep);
 
 struct kq_pool {
 	char *key;

@@ -1,6 +1,6 @@
 /* `kvmqual run`: select tests, run each isolated, write TAP and results.json. */
 #include "probes/probe.h"
-#include "reports/tap.h"
+#include "core/tap.h"
 #include "runner/commands.h"
 #include "runner/conf.h"
 #include "runner/execute.h"

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reports/runset.h"
-#include "reports/stats.h"
+#include "core/labels.h"
+#include "core/stats.h"
 #include "vmm/vm.h"
 
 /* Extra time the child gets beyond the test's limit before SIGKILL: its own
@@ -53,7 +53,7 @@ child(const struct kq_test *t, const struct kq_run_opts *o, int out_fd, int err_
 	struct kq_result res;
 	kq_result_init(&res, t->name);
 	const struct kq_driver *d = kq_driver_find(t->workload);
-	d->run(t, o, &res);
+	d->run(d, t, o, &res);
 	char *s = json_dumps(res.obj, JSON_COMPACT);
 	if (!s)
 		_exit(71);

@@ -4,7 +4,7 @@
 #define KQ_RUNNER_EXECUTE_H
 
 #include <jansson.h>
-#include "runner/test.h"
+#include "core/test.h"
 
 /* Always returns a result object (new reference) in the results.json shape. */
 json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o);

@@ -16,7 +16,8 @@ static const struct kq_param_spec cpuid_params[] = {
     {NULL, 0, NULL},
 };
 
-static void run_cpuid(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
+static void run_cpuid(const struct kq_driver *d, const struct kq_test *t,
+		      const struct kq_run_opts *o, struct kq_result *res)
 {
 	struct kq_guest_opts go = {.labels = labels};
 	go.args[0] = (uint64_t)kq_test_param_int(t, "leaf", 0);
@@ -74,8 +75,8 @@ void kq_add_reference(const struct kq_test *t, const struct kq_run_opts *o, stru
 	}
 }
 
-static void run_pio_user(const struct kq_test *t, const struct kq_run_opts *o,
-			 struct kq_result *res)
+static void run_pio_user(const struct kq_driver *d, const struct kq_test *t,
+			 const struct kq_run_opts *o, struct kq_result *res)
 {
 	struct kq_guest_opts go = {.labels = labels, .setup = pio_setup};
 	if (kq_guest_run(t, o, res, &go) < 0)

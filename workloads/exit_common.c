@@ -8,17 +8,8 @@
 
 #define KQ_EXIT_MAX_KINDS 64
 
-static const struct kq_exit_kind *kinds[KQ_EXIT_MAX_KINDS];
 static struct kq_driver drivers[KQ_EXIT_MAX_KINDS];
 static int nkinds;
-
-static const struct kq_exit_kind *find_kind(const char *name)
-{
-	for (int i = 0; i < nkinds; i++)
-		if (strcmp(kinds[i]->name, name) == 0)
-			return kinds[i];
-	return NULL;
-}
 
 uint64_t kq_exit_measured_iters(const struct kq_result *res, const char *kind)
 {
@@ -106,13 +97,10 @@ static int setup_hook(struct kq_guest_run *g, void *ctx)
 	return c->k->setup ? c->k->setup(c, g) : 0;
 }
 
-static void run_kind(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
+static void run_kind(const struct kq_driver *d, const struct kq_test *t,
+		     const struct kq_run_opts *o, struct kq_result *res)
 {
-	const struct kq_exit_kind *k = find_kind(t->workload);
-	if (!k) {
-		kq_result_set_status(res, KQ_FAIL, "no exit kind named %s", t->workload);
-		return;
-	}
+	const struct kq_exit_kind *k = d->data;
 	struct kq_exit_ctx c = {.k = k, .test = t, .t = t, .o = o, .res = res};
 	c.labels[0] = (struct kq_kind_label){k->kind, k->handled_in};
 	c.go.guest_workload = k->name;
@@ -136,13 +124,13 @@ void kq_exit_register(const struct kq_exit_kind *table)
 			fprintf(stderr, "kvmqual: more than %d exit kinds\n", KQ_EXIT_MAX_KINDS);
 			abort();
 		}
-		kinds[nkinds] = k;
 		drivers[nkinds] = (struct kq_driver){
 		    .name = k->name,
 		    .summary = k->summary,
 		    .needs_kvm = true,
 		    .params = k->params,
 		    .run = run_kind,
+		    .data = k,
 		};
 		kq_driver_register(&drivers[nkinds]);
 		nkinds++;

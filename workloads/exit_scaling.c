@@ -167,7 +167,8 @@ static int run_count(const struct kq_test *t, const struct kq_run_opts *o, struc
 	return 0;
 }
 
-static void run_scaling(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
+static void run_scaling(const struct kq_driver *d, const struct kq_test *t,
+			const struct kq_run_opts *o, struct kq_result *res)
 {
 	const char *kind = kq_test_param(t, "kind", "cpuid");
 	if (strcmp(kind, "cpuid") != 0 && strcmp(kind, "pio-user") != 0) {

@@ -11,7 +11,8 @@ static const struct kq_param_spec guest_params[] = {
     {NULL, 0, NULL},
 };
 
-static void run_guest(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
+static void run_guest(const struct kq_driver *d, const struct kq_test *t,
+		      const struct kq_run_opts *o, struct kq_result *res)
 {
 	struct kq_guest_opts go = {.guest_workload = kq_test_param(t, "guest", "selftest.boot")};
 	kq_guest_run(t, o, res, &go);
@@ -27,7 +28,8 @@ static const struct kq_driver selftest_guest = {
 };
 KQ_DRIVER(selftest_guest)
 
-static void run_crash(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
+static void run_crash(const struct kq_driver *d, const struct kq_test *t,
+		      const struct kq_run_opts *o, struct kq_result *res)
 {
 	fprintf(stderr, "about to crash on purpose\n");
 	raise(SIGSEGV);
@@ -40,7 +42,8 @@ static const struct kq_driver selftest_crash = {
 };
 KQ_DRIVER(selftest_crash)
 
-static void run_hang(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
+static void run_hang(const struct kq_driver *d, const struct kq_test *t,
+		     const struct kq_run_opts *o, struct kq_result *res)
 {
 	for (;;)
 		pause();
@@ -53,7 +56,8 @@ static const struct kq_driver selftest_hang = {
 };
 KQ_DRIVER(selftest_hang)
 
-static void run_pass(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
+static void run_pass(const struct kq_driver *d, const struct kq_test *t,
+		     const struct kq_run_opts *o, struct kq_result *res)
 {
 	double v[] = {3, 1, 2};
 	kq_result_add_samples(res, "demo.ns", "ns", v, 3);

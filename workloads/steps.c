@@ -14,7 +14,8 @@ static int steps_setup(struct kq_guest_run *g, void *ctx)
 	return kq_vm_register_pio(g->vm, KQ_PIO_BENCH_PORT, 1, discard, NULL);
 }
 
-static void run_steps(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res)
+static void run_steps(const struct kq_driver *d, const struct kq_test *t,
+		      const struct kq_run_opts *o, struct kq_result *res)
 {
 	struct kq_guest_opts go = {.setup = steps_setup};
 	kq_guest_run(t, o, res, &go);

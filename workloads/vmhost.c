@@ -1,7 +1,7 @@
 #include "workloads/vmhost.h"
 #include "probes/kvm_caps.h"
 #include "probes/topology.h"
-#include "runner/steps_parse.h"
+#include "core/steps_parse.h"
 #include "vmm/err.h"
 #include "vmm/kvm_stats.h"
 

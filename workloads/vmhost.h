@@ -3,7 +3,7 @@
 #ifndef KQ_WORKLOADS_VMHOST_H
 #define KQ_WORKLOADS_VMHOST_H
 
-#include "runner/test.h"
+#include "core/test.h"
 #include "vmm/vm.h"
 
 struct kq_guest_run;

@@ -7,7 +7,7 @@
  * counters where it keeps one. Needs /dev/kvm; without it, one SKIP. */
 #include "tests/tap.h"
 #include "probes/probe.h"
-#include "reports/tap.h"
+#include "core/tap.h"
 #include "runner/conf.h"
 #include "runner/execute.h"
 #include "vmm/err.h"

@@ -13,7 +13,8 @@ static const struct kq_param_spec demo_params[] = {
     {"size", KQ_PT_SIZE, "a size"},
     {NULL, 0, NULL},
 };
-static void demo_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *r)
+static void demo_run(const struct kq_driver *d, const struct kq_test *t,
+		     const struct kq_run_opts *o, struct kq_result *r)
 {
 }
 static const struct kq_driver demo = {

@@ -10,7 +10,7 @@
 #include "reports/html.h"
 #include "reports/results_load.h"
 #include "reports/runset.h"
-#include "reports/strbuf.h"
+#include "core/strbuf.h"
 #include "tests/tap.h"
 
 #define FIX "tests/fixtures/results/"

@@ -1,6 +1,6 @@
 /* Statistics against values computed independently (by hand and with
  * Python's statistics module / numpy's default percentile, type 7). */
-#include "reports/stats.h"
+#include "core/stats.h"
 #include "tests/tap.h"
 
 int main(void)

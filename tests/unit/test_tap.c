@@ -1,7 +1,7 @@
 /* The TAP writer: plan, ok/not ok/SKIP lines, and YAML blocks that a YAML
  * reader accepts (checked here by shape; `prove` reads the real output). */
-#include "reports/result.h"
-#include "reports/tap.h"
+#include "core/result.h"
+#include "core/tap.h"
 #include "tests/tap.h"
 
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Step scripts in suite.conf: `steps = cpuid 1000; spin 5ms; pio 500; touch 16M 4K; sync 1`.
  * Steps are separated by ';' (or by indented continuation lines). */
-#ifndef KQ_RUNNER_STEPS_PARSE_H
-#define KQ_RUNNER_STEPS_PARSE_H
+#ifndef KQ_CORE_STEPS_PARSE_H
+#define KQ_CORE_STEPS_PARSE_H
 
 #include <stddef.h>
 #include "guest/abi.h"

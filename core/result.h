@@ -2,8 +2,8 @@
  * The in-memory model is a jansson object shaped as docs/results-schema.md
  * describes, so the runner can pass it from the forked test child to the
  * parent as text and every report reads exactly what was written. */
-#ifndef KQ_REPORTS_RESULT_H
-#define KQ_REPORTS_RESULT_H
+#ifndef KQ_CORE_RESULT_H
+#define KQ_CORE_RESULT_H
 
 #include <jansson.h>
 #include <stddef.h>

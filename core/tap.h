@@ -1,6 +1,6 @@
 /* TAP version 13 writer: one line per test, a YAML block of its numbers. */
-#ifndef KQ_REPORTS_TAP_H
-#define KQ_REPORTS_TAP_H
+#ifndef KQ_CORE_TAP_H
+#define KQ_CORE_TAP_H
 
 #include <jansson.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* The driver registry and workload parameter accessors. */
-#include "runner/conf.h"
-#include "runner/test.h"
+#include "core/parse.h"
+#include "core/test.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "reports/strbuf.h"
+#include "core/strbuf.h"
 
 #include <errno.h>
 #include <math.h>

@@ -2,13 +2,13 @@
  * Drivers register themselves with KQ_DRIVER(); the runner looks them up by
  * the section's `workload` key and validates the workload's own keys against
  * the driver's parameter list before anything runs. */
-#ifndef KQ_RUNNER_TEST_H
-#define KQ_RUNNER_TEST_H
+#ifndef KQ_CORE_TEST_H
+#define KQ_CORE_TEST_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
-#include "reports/result.h"
+#include "core/result.h"
 #include "vmm/memory.h"
 #include "vmm/vm.h"
 
@@ -83,8 +83,11 @@ struct kq_driver {
 	const char *summary; /* one line for `kvmqual list --workloads` */
 	bool needs_kvm;
 	const struct kq_param_spec *params; /* NULL-key terminated, may be NULL */
-	/* Runs in a forked child; records status, metrics and evidence in *res. */
-	void (*run)(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res);
+	/* Runs in a forked child; records status, metrics and evidence in *res.
+	 * d is this entry, so one run function serves a table of rows. */
+	void (*run)(const struct kq_driver *d, const struct kq_test *t, const struct kq_run_opts *o,
+		    struct kq_result *res);
+	const void *data; /* the row this driver was registered for (an exit kind, a check) */
 };
 
 void kq_driver_register(const struct kq_driver *d);

@@ -1,4 +1,4 @@
-#include "reports/stats.h"
+#include "core/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

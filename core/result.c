@@ -1,5 +1,5 @@
-#include "reports/result.h"
-#include "reports/stats.h"
+#include "core/result.h"
+#include "core/stats.h"
 
 #include <stdarg.h>
 #include <stdio.h>

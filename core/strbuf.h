@@ -1,8 +1,8 @@
 /* A growable text buffer for the report writers (HTML, Markdown, XML, CSV,
  * gnuplot scripts). Allocation failure is sticky: the buffer stops growing,
  * sets `failed`, and writers check it once before saving. */
-#ifndef KQ_REPORTS_STRBUF_H
-#define KQ_REPORTS_STRBUF_H
+#ifndef KQ_CORE_STRBUF_H
+#define KQ_CORE_STRBUF_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
-#include "runner/steps_parse.h"
-#include "runner/conf.h"
+#include "core/steps_parse.h"
+#include "core/parse.h"
 
 #include <stdio.h>
 #include <string.h>

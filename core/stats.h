@@ -1,7 +1,7 @@
 /* Descriptive statistics over samples. Percentiles use linear interpolation
  * between closest ranks (type 7, as R and numpy default). */
-#ifndef KQ_REPORTS_STATS_H
-#define KQ_REPORTS_STATS_H
+#ifndef KQ_CORE_STATS_H
+#define KQ_CORE_STATS_H
 
 #include <stddef.h>
 

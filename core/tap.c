@@ -1,6 +1,6 @@
-#include "reports/tap.h"
-#include "reports/runset.h"
-#include "reports/strbuf.h"
+#include "core/tap.h"
+#include "core/labels.h"
+#include "core/strbuf.h"
 
 #include <ctype.h>
 #include <stdbool.h>
