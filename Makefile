@@ -5,6 +5,7 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     ?= -O2 -g
 BUILD   ?= build
 PKGS    := libcpuid hwloc inih jansson
+PKGS    += libxxhash
 
 ifeq ($(SAN),1)
   OPT   := -O1 -g -fno-omit-frame-pointer
