@@ -32,9 +32,8 @@ struct kq_db_backend {
 	const char *begin;
 	/* Runs SQL with NPARAMS text parameters; fills ROWS when non-NULL.
 	 * Returns 0, or -1 with the database's message in err. */
-	int (*exec)(struct kq_db *db, const char *sql, size_t nparams,
-		    const char *const *params, struct kq_db_rows *rows, char *err,
-		    size_t errlen);
+	int (*exec)(struct kq_db *db, const char *sql, size_t nparams, const char *const *params,
+		    struct kq_db_rows *rows, char *err, size_t errlen);
 	void (*close)(struct kq_db *db);
 };
 

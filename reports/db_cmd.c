@@ -5,25 +5,25 @@
 #include <string.h>
 
 #include "reports/db.h"
+#include "reports/db_cmd.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: kvmqual db add RUN... [--db URL]\n"
-		"       kvmqual db list [SELECTION] [--db URL]\n"
-		"       kvmqual db init [--db URL]\n"
-		"\n"
-		"The results database (docs/database.md). `add` stores run folders (or their\n"
-		"results.json), each in one transaction: a run already stored is left as it\n"
-		"is, a partial or corrupt one is refused with the reason. `list` prints the\n"
-		"stored runs a selection picks (key=value,...: host, kernel, run, env,\n"
-		"microcode, thp, fingerprint, since, until). `init` creates or migrates the\n"
-		"schema.\n"
-		"\n"
-		"  --db URL   a SQLite file (or sqlite:PATH), or postgresql://... (libpq);\n"
-		"             default $" KQ_DB_ENV ", else " KQ_DB_DEFAULT_PATH "\n"
-		"\n"
-		"Exit status: 0 done, 1 a run was refused, 2 bad usage or no database.\n");
+	fprintf(f, "usage: kvmqual db add RUN... [--db URL]\n"
+		   "       kvmqual db list [SELECTION] [--db URL]\n"
+		   "       kvmqual db init [--db URL]\n"
+		   "\n"
+		   "The results database (docs/database.md). `add` stores run folders (or their\n"
+		   "results.json), each in one transaction: a run already stored is left as it\n"
+		   "is, a partial or corrupt one is refused with the reason. `list` prints the\n"
+		   "stored runs a selection picks (key=value,...: host, kernel, run, env,\n"
+		   "microcode, thp, fingerprint, since, until). `init` creates or migrates the\n"
+		   "schema.\n"
+		   "\n"
+		   "  --db URL   a SQLite file (or sqlite:PATH), or postgresql://... (libpq);\n"
+		   "             default $" KQ_DB_ENV ", else " KQ_DB_DEFAULT_PATH "\n"
+		   "\n"
+		   "Exit status: 0 done, 1 a run was refused, 2 bad usage or no database.\n");
 }
 
 static int list(struct kq_db *db, const char *selection)
@@ -39,8 +39,8 @@ static int list(struct kq_db *db, const char *selection)
 		return 2;
 	}
 	kq_db_sel_free(&sel);
-	printf("%-6s %-20s %-20s %-16s %-24s %-10s %s\n", "id", "run", "started", "host",
-	       "kernel", "env", "pass/fail/skip");
+	printf("%-6s %-20s %-20s %-16s %-24s %-10s %s\n", "id", "run", "started", "host", "kernel",
+	       "env", "pass/fail/skip");
 	for (size_t i = 0; i < n; i++) {
 		char id[32];
 		struct kq_db_rows rows;
@@ -153,6 +153,26 @@ int kq_db_main(int argc, char **argv)
 			       db->url);
 		}
 	}
+	kq_db_close(db);
+	return rc;
+}
+
+int kq_db_store_finished(const char *url, const char *run_dir)
+{
+	struct kq_db *db;
+	char err[1024];
+	enum kq_db_add what;
+	long long pk = 0;
+	if (kq_db_open(url, &db, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kvmqual run: --db: %s\n", err);
+		return -1;
+	}
+	int rc = kq_db_add_run(db, run_dir, &what, &pk, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "kvmqual run: --db: run not stored: %s\n", err);
+	else
+		fprintf(stderr, "kvmqual: run %s as run %lld in %s\n",
+			what == KQ_DB_ADDED ? "stored" : "already stored", pk, db->url);
 	kq_db_close(db);
 	return rc;
 }

@@ -91,8 +91,8 @@ static char *with_id_type(const char *sql, const char *id_type)
 int kq_db_schema_version(struct kq_db *db, int *version, char *err, size_t errlen)
 {
 	struct kq_db_rows rows;
-	if (kq_db_exec(db, "SELECT value FROM kq_meta WHERE key = 'schema_version'", 0, NULL,
-		       &rows, err, errlen) != 0)
+	if (kq_db_exec(db, "SELECT value FROM kq_meta WHERE key = 'schema_version'", 0, NULL, &rows,
+		       err, errlen) != 0)
 		return -1;
 	const char *v = kq_db_cell(&rows, 0, 0);
 	*version = v ? atoi(v) : 0;

@@ -28,11 +28,12 @@ int kq_db_sel_parse(const char *text, struct kq_db_sel *sel, char *err, size_t e
 		}
 		*eq = '\0';
 		const char *v = eq + 1;
-		static const char *const keys[] = {"host", "kernel",	  "run",   "env",  "microcode",
-						   "thp",  "fingerprint", "since", "until"};
-		const char **slot[] = {&sel->host, &sel->kernel,      &sel->run,
-				       &sel->env,  &sel->microcode,   &sel->thp,
-				       &sel->fingerprint, &sel->since, &sel->until};
+		static const char *const keys[] = {"host",	  "kernel",    "run",
+						   "env",	  "microcode", "thp",
+						   "fingerprint", "since",     "until"};
+		const char **slot[] = {&sel->host,	  &sel->kernel,	   &sel->run,
+				       &sel->env,	  &sel->microcode, &sel->thp,
+				       &sel->fingerprint, &sel->since,	   &sel->until};
 		size_t k = 0;
 		while (k < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[k], item) != 0)
 			k++;
@@ -80,20 +81,21 @@ int kq_db_select_runs(struct kq_db *db, const struct kq_db_sel *sel, long long *
 	if (sel->until && kq_time_parse(sel->until, &t) == 0)
 		snprintf(until, sizeof(until), "%lld",
 			 (long long)t + (strlen(sel->until) == 10 ? 86399 : 0));
-	const char *p[] = {sel->host,	   sel->kernel,	     sel->run,
-			   sel->env,	   sel->microcode,   sel->thp,
+	const char *p[] = {sel->host,	     sel->kernel,	    sel->run,
+			   sel->env,	     sel->microcode,	    sel->thp,
 			   sel->fingerprint, *since ? since : NULL, *until ? until : NULL};
+	/* absent keys are NULL parameters; the casts tell PostgreSQL their types */
 	if (kq_db_exec(db,
 		       "SELECT r.id FROM runs r JOIN hosts h ON h.id = r.host_id"
-		       " WHERE ($1 IS NULL OR h.hostname = $1)"
-		       " AND ($2 IS NULL OR r.kernel = $2)"
-		       " AND ($3 IS NULL OR r.run_id = $3)"
-		       " AND ($4 IS NULL OR r.environment = $4)"
-		       " AND ($5 IS NULL OR h.microcode = $5)"
-		       " AND ($6 IS NULL OR h.thp = $6)"
-		       " AND ($7 IS NULL OR h.fingerprint = $7)"
-		       " AND ($8 IS NULL OR r.started_unix >= $8)"
-		       " AND ($9 IS NULL OR r.started_unix <= $9)"
+		       " WHERE (CAST($1 AS TEXT) IS NULL OR h.hostname = $1)"
+		       " AND (CAST($2 AS TEXT) IS NULL OR r.kernel = $2)"
+		       " AND (CAST($3 AS TEXT) IS NULL OR r.run_id = $3)"
+		       " AND (CAST($4 AS TEXT) IS NULL OR r.environment = $4)"
+		       " AND (CAST($5 AS TEXT) IS NULL OR h.microcode = $5)"
+		       " AND (CAST($6 AS TEXT) IS NULL OR h.thp = $6)"
+		       " AND (CAST($7 AS TEXT) IS NULL OR h.fingerprint = $7)"
+		       " AND (CAST($8 AS BIGINT) IS NULL OR r.started_unix >= $8)"
+		       " AND (CAST($9 AS BIGINT) IS NULL OR r.started_unix <= $9)"
 		       " ORDER BY r.started_unix, r.id",
 		       9, p, &rows, err, errlen) != 0)
 		return -1;

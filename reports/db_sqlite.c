@@ -13,7 +13,7 @@ struct stmt_cache {
 	struct {
 		char *sql;
 		sqlite3_stmt *st;
-	} *v;
+	} * v;
 	size_t n, cap;
 };
 

@@ -44,7 +44,8 @@ static json_t *mitigations(const json_t *host)
 	const char *name;
 	json_object_foreach(json_object_get(host, "vulnerabilities"), name, v)
 	{
-		const char *text = json_is_string(v) ? json_string_value(v) : kq_jstr(v, "value", NULL);
+		const char *text =
+		    json_is_string(v) ? json_string_value(v) : kq_jstr(v, "value", NULL);
 		if (text)
 			json_object_set_new(out, name, json_string(text));
 	}
@@ -140,8 +141,8 @@ static int insert_id(struct kq_db *db, const char *sql, size_t np, const char *c
 	return 0;
 }
 
-static int host_id(struct kq_db *db, const struct kq_host_facts *hf, const char *now,
-		   long long *id, char *err, size_t errlen)
+static int host_id(struct kq_db *db, const struct kq_host_facts *hf, const char *now, long long *id,
+		   char *err, size_t errlen)
 {
 	struct kq_db_rows rows;
 	const char *fp[] = {hf->fingerprint};
@@ -261,10 +262,11 @@ static int store_metric(struct kq_db *db, long long test_pk, size_t ordinal, con
 		snprintf(io, sizeof(io), "%zu", i);
 		const char *sp[] = {mp, io, num(&sn, s)};
 		if (!sp[2])
-			continue; /* the loader admits only numbers; a non-finite one is not stored */
-		if (kq_db_exec(db,
-			       "INSERT INTO samples (metric_pk, ordinal, value) VALUES ($1, $2, $3)",
-			       3, sp, NULL, err, errlen) != 0)
+			continue; /* the loader admits only numbers; a non-finite one is not stored
+				   */
+		if (kq_db_exec(
+			db, "INSERT INTO samples (metric_pk, ordinal, value) VALUES ($1, $2, $3)",
+			3, sp, NULL, err, errlen) != 0)
 			goto out;
 	}
 	rc = 0;
