@@ -15,6 +15,7 @@ static const struct {
     {"report", kq_report_main, "render a results folder as HTML and Markdown with charts"},
     {"compare", kq_compare_main, "compare two or more runs, with a verdict for CI"},
     {"export", kq_export_main, "export results as JUnit XML, KTAP or CSV"},
+    {"history", kq_history_main, "a metric across stored runs, with step changes found"},
     {"db", kq_db_main, "store runs in the results database (SQLite or PostgreSQL)"},
 };
 
