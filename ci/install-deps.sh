@@ -8,6 +8,7 @@ packages=(
   libcpuid-dev libhwloc-dev libinih-dev libjansson-dev
   gnuplot-nox perl jq libxml2-utils python3 python3-jsonschema chromium
   qemu-system-x86 busybox-static cpio kmod iproute2 zstd xz-utils
+  libsqlite3-dev libpq-dev sqlite3 postgresql ansible-core
 )
 
 missing=()

@@ -25,54 +25,72 @@ static double median_of(double *v, size_t n)
 	return kq_percentile_sorted(v, n, 50);
 }
 
-/* sigma from first differences: MAD, or when that is 0 (most differences
- * equal), the mean absolute deviation; 0 only for a constant series. */
-static double noise_sigma(const double *x, size_t n, double *tmp)
+/* The t statistic of segment [i, j) against the rest of x[0..n) (circular
+ * binary segmentation: i = 0 or j = n is a single split). For a single split
+ * it equals the standardised CUSUM |S_k| / sqrt(k (n - k) / n) divided by the
+ * pooled standard deviation within the parts; it does not depend on the
+ * noise's location or scale. P and Q are prefix sums of x and x^2. */
+static double seg_t(const double *P, const double *Q, size_t n, size_t i, size_t j)
 {
-	size_t m = n - 1;
-	for (size_t i = 0; i < m; i++)
-		tmp[i] = x[i + 1] - x[i];
-	double med = median_of(tmp, m), mad, mean = 0;
-	for (size_t i = 0; i < m; i++) {
-		tmp[i] = fabs(tmp[i] - med);
-		mean += tmp[i];
+	double m = (double)(j - i), r = (double)n - m;
+	double si = P[j] - P[i], qi = Q[j] - Q[i];
+	double so = P[n] - si, qo = Q[n] - qi;
+	double mi = si / m, mo = so / r;
+	double ss = (qi - m * mi * mi > 0 ? qi - m * mi * mi : 0) +
+		    (qo - r * mo * mo > 0 ? qo - r * mo * mo : 0);
+	double var = ss / (double)(n - 2), diff = fabs(mi - mo);
+	double scale = fabs(mi) + fabs(mo) + 1e-300; /* rounding leaves ~1e-16 relative */
+	if (diff <= 1e-12 * scale)
+		return 0;
+	if (var <= (1e-12 * scale) * (1e-12 * scale))
+		return INFINITY; /* a clean step without noise */
+	return diff / sqrt(var * (1 / m + 1 / r));
+}
+
+/* The largest t over segments whose inside and outside pieces all hold at
+ * least KQ_CP_MIN_SEG runs; *bi, *bj the segment. TMP holds 2 (n + 1). */
+static double stat2(const double *x, size_t n, size_t *bi, size_t *bj, double *tmp)
+{
+	double *P = tmp, *Q = tmp + n + 1, best = 0;
+	*bi = *bj = 0;
+	if (n < 2 * KQ_CP_MIN_SEG)
+		return 0;
+	P[0] = Q[0] = 0;
+	for (size_t k = 0; k < n; k++) {
+		P[k + 1] = P[k] + x[k];
+		Q[k + 1] = Q[k] + x[k] * x[k];
 	}
-	mad = median_of(tmp, m);
-	if (mad > 0)
-		return mad / 0.6744897501960817 / M_SQRT2;
-	return mean / m * 1.2533141373155001 / M_SQRT2;
+	for (size_t i = 0; i + KQ_CP_MIN_SEG <= n; i++) {
+		if (i != 0 && i < KQ_CP_MIN_SEG)
+			continue;
+		for (size_t j = i + KQ_CP_MIN_SEG; j <= n; j++) {
+			if ((j != n && n - j < KQ_CP_MIN_SEG) || (i == 0 && j == n))
+				continue;
+			if (n - (j - i) < KQ_CP_MIN_SEG)
+				continue;
+			double t = seg_t(P, Q, n, i, j);
+			if (t > best) {
+				best = t;
+				*bi = i;
+				*bj = j;
+			}
+		}
+	}
+	return best;
 }
 
 static double stat(const double *x, size_t n, size_t *at, double *tmp)
 {
+	size_t i, j;
+	double t = stat2(x, n, &i, &j, tmp);
 	if (at)
-		*at = 0;
-	if (n < 2 * KQ_CP_MIN_SEG)
-		return 0;
-	double mean = 0, s = 0, best = 0;
-	for (size_t i = 0; i < n; i++)
-		mean += x[i];
-	mean /= (double)n;
-	for (size_t k = 1; k < n; k++) {
-		s += x[k - 1] - mean;
-		if (k >= KQ_CP_MIN_SEG && n - k >= KQ_CP_MIN_SEG && fabs(s) > best) {
-			best = fabs(s);
-			if (at)
-				*at = k;
-		}
-	}
-	double sigma = noise_sigma(x, n, tmp);
-	if (!(sigma > 0) || best == 0) {
-		if (at)
-			*at = 0;
-		return 0;
-	}
-	return best / (sigma * sqrt((double)n));
+		*at = t > 0 ? (i ? i : j) : 0;
+	return t;
 }
 
 double kq_cusum_stat(const double *x, size_t n, size_t *at)
 {
-	double *tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	double *tmp = malloc(2 * (n + 1) * sizeof(*tmp));
 	if (!tmp)
 		return 0;
 	double t = stat(x, n, at, tmp);
@@ -99,14 +117,18 @@ static double gauss(uint64_t *s)
 static double p_value(double t, size_t n, const struct kq_cp_opts *o, double *sim, double *tmp)
 {
 	uint64_t s = o->seed ^ (0x5851f42d4c957f2dULL * n);
-	unsigned hits = 0;
-	for (unsigned i = 0; i < o->sims; i++) {
+	unsigned hits = 0, sims = o->sims;
+	/* the statistic costs n^2 / 2: long series get fewer simulations (>= 199) */
+	double budget = 4e7 / ((double)n * (double)n / 2);
+	if (sims > budget)
+		sims = budget > 199 ? (unsigned)budget : 199;
+	for (unsigned i = 0; i < sims; i++) {
 		for (size_t j = 0; j < n; j++)
 			sim[j] = gauss(&s);
 		if (stat(sim, n, NULL, tmp) >= t)
 			hits++;
 	}
-	return (hits + 1.0) / (o->sims + 1.0);
+	return (hits + 1.0) / (sims + 1.0);
 }
 
 struct seg_ctx {
@@ -118,18 +140,28 @@ struct seg_ctx {
 
 static void segment(struct seg_ctx *c, const double *x, size_t lo, size_t hi)
 {
-	size_t n = hi - lo, at;
-	double t = stat(x + lo, n, &at, c->tmp);
+	size_t n = hi - lo, i, j;
+	double t = stat2(x + lo, n, &i, &j, c->tmp);
 	if (t <= 0 || c->n >= c->max)
 		return;
 	double p = p_value(t, n, c->o, c->sim, c->tmp);
 	if (p > c->o->alpha)
 		return;
-	struct kq_change *ch = &c->out[c->n++];
-	ch->at = lo + at;
-	ch->p = p;
-	segment(c, x, lo, lo + at);
-	segment(c, x, lo + at, hi);
+	size_t cuts[2], nc = 0;
+	if (i > 0)
+		cuts[nc++] = i;
+	if (j < n)
+		cuts[nc++] = j;
+	for (size_t k = 0; k < nc && c->n < c->max; k++) {
+		c->out[c->n].at = lo + cuts[k];
+		c->out[c->n++].p = p;
+	}
+	size_t from = lo;
+	for (size_t k = 0; k < nc; k++) {
+		segment(c, x, from, lo + cuts[k]);
+		from = lo + cuts[k];
+	}
+	segment(c, x, from, hi);
 }
 
 static int cmp_change(const void *a, const void *b)
@@ -145,7 +177,7 @@ int kq_changepoints(const double *x, size_t n, const struct kq_cp_opts *o, struc
 	if (n < 2 * KQ_CP_MIN_SEG || !max)
 		return 0;
 	c.sim = malloc(n * sizeof(double));
-	c.tmp = malloc(n * sizeof(double));
+	c.tmp = malloc(2 * (n + 1) * sizeof(double));
 	c.work = malloc(n * sizeof(double));
 	if (!c.sim || !c.tmp || !c.work) {
 		free(c.sim);

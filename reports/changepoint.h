@@ -1,17 +1,17 @@
 /* Step changes in a series of run medians (one value per run, in time order):
- * binary segmentation with a CUSUM statistic and a Monte Carlo significance
- * test.
+ * circular binary segmentation with a standardised CUSUM statistic and a
+ * Monte Carlo significance test.
  *
- * Statistic of a segment x[0..n): T = max_k |S_k| / (sigma * sqrt(n)), with
- * S_k = sum_{i<k} (x_i - mean), k ranging over splits that leave at least
- * KQ_CP_MIN_SEG runs on each side, and sigma estimated robustly from the first
- * differences (MAD / 0.6745 / sqrt 2), so a step itself barely inflates it. T
- * is pivotal under independent Gaussian noise (it does not depend on the
- * noise's mean or scale), so its null distribution for each n is simulated
- * (SIMS Gaussian series from a fixed seed) and the p-value is exact up to
- * simulation error. A split is reported when p <= alpha, then both halves are
- * searched again. False-alarm rate: a series without any change is flagged
- * with probability alpha (checked on pure-noise series in
+ * Statistic of a segment x[0..n): the largest standardised CUSUM
+ * |S_k| / sqrt(k (n-k) / n), S_k = sum_{i<k} (x_i - mean), divided by the
+ * pooled standard deviation within the parts (the two-sample t statistic),
+ * over single splits k and, circularly, over inner segments [i, j) against
+ * the rest (a step up and back down), every piece at least KQ_CP_MIN_SEG runs. It does not depend
+ * on the noise's mean or scale, so under independent Gaussian run-to-run noise its null
+ * distribution depends on n alone; it is simulated (SIMS series from a fixed seed; fewer, at least
+ * 199, for series longer than ~200 runs) and the p-value is exact up to simulation error. A split
+ * is reported when p <= alpha, then both parts are searched again. False-alarm rate: a series
+ * without any change is flagged with probability alpha (checked on pure-noise series in
  * tests/unit/test_changepoint.c). */
 #ifndef KQ_REPORTS_CHANGEPOINT_H
 #define KQ_REPORTS_CHANGEPOINT_H

@@ -266,12 +266,12 @@ void kq_history_text(const struct kq_history *h, struct kq_buf *b)
 			kq_buf_printf(b, "  %3zu  %-20s %-20s %-26s %12s  %-27s %6zu\n", k + 1,
 				      pt->run_id, pt->started, kern, med, iv, pt->n);
 		}
-		kq_buf_printf(
-		    b,
-		    "step changes (CUSUM on run medians, binary segmentation; false-alarm "
-		    "rate %g per series):%s\n",
-		    h->cp.alpha,
-		    s->nchanges ? "" : (s->n < 4 ? " too few runs (need 4)" : " none"));
+		kq_buf_printf(b,
+			      "step changes (CUSUM t statistic on run medians, circular binary "
+			      "segmentation; false-alarm "
+			      "rate %g per series):%s\n",
+			      h->cp.alpha,
+			      s->nchanges ? "" : (s->n < 4 ? " too few runs (need 4)" : " none"));
 		for (size_t c = 0; c < s->nchanges; c++) {
 			const struct kq_change *ch = &s->changes[c];
 			const struct kq_hist_point *a = &s->pts[ch->at - 1], *z = &s->pts[ch->at];

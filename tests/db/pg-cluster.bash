@@ -24,6 +24,11 @@ pg_start() {
 		PG_WHY="no PostgreSQL server (Debian package postgresql) under /usr/lib/postgresql"
 		return 1
 	fi
+	if [ ! -c /dev/null ]; then
+		PG_WHY="/dev/null is not a character device here: initdb cannot run"
+		PG_DIR=/nonexistent
+		return 2
+	fi
 	PG_DIR=$(mktemp -d /tmp/kq-pg.XXXXXX)
 	chmod 755 "$PG_DIR"
 	[ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$PG_DIR"
@@ -50,7 +55,7 @@ pg_new_db() {
 }
 
 pg_stop() {
-	[ -n "$PG_DIR" ] || return 0
+	[ -n "$PG_DIR" ] && [ -d "$PG_DIR" ] || return 0
 	if [ -n "${PG_BIN:-}" ] && [ -f "$PG_DIR/data/postmaster.pid" ]; then
 		pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1
 	fi

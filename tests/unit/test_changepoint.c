@@ -75,6 +75,7 @@ static void test_noise(void)
 		double y[12];
 		for (int i = 0; i < 12; i++)
 			y[i] = 50 + 2 * noise();
+		o.seed = (uint64_t)s + 1; /* the rate over simulation draws too */
 		if (kq_changepoints(y, 12, &o, ch, 8) > 0)
 			alarms++;
 	}
@@ -88,6 +89,7 @@ static void test_noise(void)
 			double u = unif() - 0.5;
 			y[i] = 50 - (u < 0 ? -1 : 1) * log(1 - 2 * fabs(u));
 		}
+		o.seed = (uint64_t)s + 1;
 		if (kq_changepoints(y, 12, &o, ch, 8) > 0)
 			alarms++;
 	}
