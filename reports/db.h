@@ -95,7 +95,8 @@ void kq_host_facts_free(struct kq_host_facts *f);
 enum kq_db_add { KQ_DB_ADDED, KQ_DB_ALREADY };
 /* Loads PATH_OR_DIR with kq_results_load (so a partial or corrupt folder is
  * refused with the loader's reason) and stores it in one transaction. A run
- * already stored (same host fingerprint and run id) is left as it is.
+ * already stored (same host fingerprint, run id and document digest: two runs
+ * started in the same second on one host stay apart) is left as it is.
  * Returns 0 with *what set, or -1 with a message (nothing stored). */
 int kq_db_add_run(struct kq_db *db, const char *path_or_dir, enum kq_db_add *what,
 		  long long *run_pk, char *err, size_t errlen);

@@ -57,6 +57,17 @@ static char *compact(const json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
+/* identity, not security: FNV-1a is enough to tell configurations and runs apart */
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 int kq_host_facts(const json_t *root, struct kq_host_facts *out)
 {
 	const json_t *host = json_object_get(root, "host");
@@ -86,12 +97,7 @@ int kq_host_facts(const json_t *root, struct kq_host_facts *out)
 		json_decref(f);
 		return -1;
 	}
-	/* identity, not security: FNV-1a is enough to tell configurations apart */
-	uint64_t h = 1469598103934665603ULL;
-	for (const char *c = canon; *c; c++) {
-		h ^= (unsigned char)*c;
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = fnv1a(canon);
 	free(canon);
 	snprintf(out->fingerprint, sizeof(out->fingerprint), "%016" PRIx64, h);
 	out->facts = f;
@@ -350,7 +356,7 @@ int kq_db_add_json(struct kq_db *db, json_t *root, const char *source, enum kq_d
 	gmtime_r(&tnow, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (kq_host_facts(root, &hf) != 0 || !(doc = compact(root)) ||
-	    asprintf(&run_key, "%s/%s", hf.fingerprint, run_id) < 0) {
+	    asprintf(&run_key, "%s/%s/%016" PRIx64, hf.fingerprint, run_id, fnv1a(doc)) < 0) {
 		run_key = NULL;
 		snprintf(err, errlen, "out of memory");
 		goto out;
