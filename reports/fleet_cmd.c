@@ -51,8 +51,13 @@ static void text(const struct kq_fleet *f, struct kq_buf *b)
 		for (size_t h = 0; h < f->nh; h++) {
 			if (isnan(m->value[h]))
 				continue;
-			kq_buf_printf(b, "  %-24s %12.6g  z %+7.2f%s\n", f->h[h].name, m->value[h],
-				      m->z[h], kq_fleet_outlier(m->z[h]) ? "  OUTLIER" : "");
+			if (isnan(m->z[h]))
+				kq_buf_printf(b, "  %-24s %12.6g  z n/a (one host)\n", f->h[h].name,
+					      m->value[h]);
+			else
+				kq_buf_printf(b, "  %-24s %12.6g  z %+7.2f%s\n", f->h[h].name,
+					      m->value[h], m->z[h],
+					      kq_fleet_outlier(m->z[h]) ? "  OUTLIER" : "");
 		}
 	}
 }
@@ -174,7 +179,11 @@ static void html(const struct kq_fleet *f, const struct kq_charts *charts, struc
 			bool out = kq_fleet_outlier(m->z[h]);
 			kq_buf_printf(b, "<td class=\"num%s\">", out ? " err" : "");
 			kq_buf_human(b, m->value[h], 4);
-			kq_buf_printf(b, " (%+.2f)%s</td>", m->z[h], out ? " <b>outlier</b>" : "");
+			if (isnan(m->z[h]))
+				kq_buf_puts(b, " (z n/a: one host)</td>");
+			else
+				kq_buf_printf(b, " (%+.2f)%s</td>", m->z[h],
+					      out ? " <b>outlier</b>" : "");
 		}
 		kq_buf_puts(b, "</tr>\n");
 	}
