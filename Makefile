@@ -4,7 +4,7 @@ CSTD    := -std=gnu11
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     ?= -O2 -g
 BUILD   ?= build
-PKGS    := libcpuid hwloc inih jansson
+PKGS    := libcpuid hwloc inih jansson sqlite3 libpq
 PKGS    += libxxhash
 
 ifeq ($(SAN),1)

@@ -37,7 +37,7 @@ kvm_usable() {
 shopt -s nullglob
 unit=("$BUILD"/tests/unit/*)
 integ=("$BUILD"/tests/integration/* tests/integration/*.sh)
-host_scripts=(tests/report/*.sh tests/sandbox/*.sh)
+host_scripts=(tests/report/*.sh tests/sandbox/*.sh tests/db/*.sh)
 
 stage "formatting (make format-check)" make -s format-check
 stage "unit tests" prove --exec '' "${unit[@]}"

@@ -30,6 +30,7 @@ struct kq_plotter {
 	const struct kq_runset *rs;
 	const struct kq_chart_opts *o;
 	const struct kq_chart_kind *kind;
+	void *ctx; /* the caller's data for a kind outside the table */
 	char *tmpdir;
 	struct kq_plot **plots;
 	size_t n, cap;
@@ -51,6 +52,11 @@ size_t kq_plotter_max_charts(const struct kq_plotter *p)
 size_t kq_plotter_max_series(const struct kq_plotter *p)
 {
 	return p->max_series;
+}
+
+void *kq_plotter_ctx(const struct kq_plotter *p)
+{
+	return p->ctx;
 }
 
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -524,10 +530,11 @@ static unsigned default_jobs(void)
 	return n > 8 ? 8 : (unsigned)n;
 }
 
-int kq_charts_render(const struct kq_runset *rs, const struct kq_chart_opts *o,
-		     struct kq_charts *out, char *err, size_t errlen)
+static int render_kinds(const struct kq_runset *rs, const struct kq_chart_kind *const *kinds,
+			size_t nkinds, void *ctx, const struct kq_chart_opts *o,
+			struct kq_charts *out, char *err, size_t errlen)
 {
-	struct kq_plotter p = {.rs = rs, .o = o};
+	struct kq_plotter p = {.rs = rs, .o = o, .ctx = ctx};
 	const char *tmp = getenv("TMPDIR");
 	int rc = -1;
 
@@ -549,8 +556,8 @@ int kq_charts_render(const struct kq_runset *rs, const struct kq_chart_opts *o,
 		return -1;
 	}
 
-	for (size_t k = 0; k < kq_chart_nkinds; k++) {
-		p.kind = kq_chart_kinds[k];
+	for (size_t k = 0; k < nkinds; k++) {
+		p.kind = kinds[k];
 		if (!p.kind->has_data(rs))
 			continue;
 		if (p.kind->render(rs, &p) != 0 || p.failed) {
@@ -651,6 +658,19 @@ out:
 	if (rc)
 		kq_charts_free(out);
 	return rc;
+}
+
+int kq_charts_render(const struct kq_runset *rs, const struct kq_chart_opts *o,
+		     struct kq_charts *out, char *err, size_t errlen)
+{
+	return render_kinds(rs, kq_chart_kinds, kq_chart_nkinds, NULL, o, out, err, errlen);
+}
+
+int kq_charts_render_kind(const struct kq_runset *rs, const struct kq_chart_kind *kind, void *ctx,
+			  const struct kq_chart_opts *o, struct kq_charts *out, char *err,
+			  size_t errlen)
+{
+	return render_kinds(rs, &kind, 1, ctx, o, out, err, errlen);
 }
 
 void kq_charts_free(struct kq_charts *c)

@@ -44,6 +44,14 @@ int kq_charts_render(const struct kq_runset *rs, const struct kq_chart_opts *o,
 		     struct kq_charts *out, char *err, size_t errlen);
 void kq_charts_free(struct kq_charts *c);
 
+/* The same for one kind outside the table (history, fleet: charts of data that
+ * is not a run set); CTX reaches its renderer through kq_plotter_ctx(). RS
+ * names the runs under each title and may be empty. */
+struct kq_chart_kind;
+int kq_charts_render_kind(const struct kq_runset *rs, const struct kq_chart_kind *kind, void *ctx,
+			  const struct kq_chart_opts *o, struct kq_charts *out, char *err,
+			  size_t errlen);
+
 /* The gnuplot program: $KQ_GNUPLOT, else "gnuplot". */
 const char *kq_gnuplot_program(void);
 

@@ -30,6 +30,8 @@ extern const size_t kq_chart_nkinds;
 /* The plotter's limits (from kq_chart_opts, defaults applied). */
 size_t kq_plotter_max_charts(const struct kq_plotter *p);
 size_t kq_plotter_max_series(const struct kq_plotter *p);
+/* The CTX given to kq_charts_render_kind (NULL for the table's kinds). */
+void *kq_plotter_ctx(const struct kq_plotter *p);
 
 enum {
 	KQ_PLOT_WIDE = 1, /* a wider canvas: many categories */

@@ -9,6 +9,7 @@
 #include "reports/chart.h"
 #include "reports/cli.h"
 #include "reports/compare.h"
+#include "reports/db_runset.h"
 #include "reports/report_cmd.h"
 #include "reports/runset.h"
 
@@ -18,7 +19,9 @@ static void usage(FILE *f, const char *prog)
 		"usage: kvmqual %s A B [C...] [options]\n"
 		"\n"
 		"Compares runs (folders holding results.json, or the files): A is the baseline,\n"
-		"every later run is compared with it, metric by metric. Prints a summary; with\n"
+		"every later run is compared with it, metric by metric. A run may also be\n"
+		"db:SELECTION, every stored run it picks pooled (docs/database.md).\n"
+		"Prints a summary; with\n"
 		"--out also writes compare.html (charts inline) and compare.md (charts as PNG).\n"
 		"\n"
 		"  --threshold PCT  a change of the median smaller than PCT %% is \"same\" "
@@ -145,7 +148,7 @@ int kq_compare_main(int argc, char **argv)
 
 	struct kq_runset rs = {0};
 	for (int i = optind; i < argc; i++)
-		if (kq_runset_add(&rs, argv[i], err, sizeof(err)) != 0) {
+		if (kq_runset_add_any(&rs, argv[i], err, sizeof(err)) != 0) {
 			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
 			kq_runset_free(&rs);
 			goto out;

@@ -5,6 +5,7 @@
 #include "runner/conf.h"
 #include "runner/execute.h"
 #include "runner/results_file.h"
+#include "reports/db_cmd.h"
 #include "vmm/err.h"
 #include "vmm/kvm.h"
 
@@ -20,6 +21,7 @@
 
 struct run_args {
 	const char *conf, *out;
+	const char *db; /* --db URL: store the finished run there */
 	const char *groups[KQ_MAX_SELECT], *tests[KQ_MAX_SELECT];
 	int ngroups, ntests;
 	struct kq_run_opts o;
@@ -35,21 +37,26 @@ static void help(FILE *f)
 		"  and results.tap in DIR (default: a new folder under results/).\n"
 		"  --quick      small time goals, for smoke runs\n"
 		"  --repeat K   run each test K times; reports the run-to-run CV of medians\n"
+		"  --db URL     store the finished run in the results database (docs/database.md)\n"
 		"exit codes: 0 all passed, 1 a test failed, 2 bad usage or configuration,\n"
 		"3 this environment cannot run the selection (the reason is printed)\n");
 }
 
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	static const struct option opts[] = {
-	    {"conf", required_argument, 0, 'c'}, {"group", required_argument, 0, 'g'},
-	    {"test", required_argument, 0, 't'}, {"out", required_argument, 0, 'o'},
-	    {"quick", no_argument, 0, 'q'},	 {"repeat", required_argument, 0, 'r'},
-	    {"help", no_argument, 0, 'h'},	 {0, 0, 0, 0}};
+	static const struct option opts[] = {{"conf", required_argument, 0, 'c'},
+					     {"group", required_argument, 0, 'g'},
+					     {"test", required_argument, 0, 't'},
+					     {"out", required_argument, 0, 'o'},
+					     {"quick", no_argument, 0, 'q'},
+					     {"repeat", required_argument, 0, 'r'},
+					     {"help", no_argument, 0, 'h'},
+					     {"db", required_argument, 0, 'D'},
+					     {0, 0, 0, 0}};
 	int c;
 	int64_t k;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:g:t:o:qr:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:g:t:o:qr:hD:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			a->conf = optarg;
@@ -68,6 +75,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case 'o':
 			a->out = optarg;
+			break;
+		case 'D':
+			a->db = optarg;
 			break;
 		case 'q':
 			a->o.quick = true;
@@ -260,6 +270,8 @@ int kq_run_main(int argc, char **argv)
 		json_integer_value(json_object_get(sum, "fail")),
 		json_integer_value(json_object_get(sum, "skip")), dir);
 	json_decref(doc);
+	if (a.db && kq_db_store_finished(a.db, dir) != 0)
+		rc = KQ_EXIT_FAILED;
 out:
 	free(sel);
 	kq_suite_free(&s);

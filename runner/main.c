@@ -15,6 +15,9 @@ static const struct {
     {"report", kq_report_main, "render a results folder as HTML and Markdown with charts"},
     {"compare", kq_compare_main, "compare two or more runs, with a verdict for CI"},
     {"export", kq_export_main, "export results as JUnit XML, KTAP or CSV"},
+    {"history", kq_history_main, "a metric across stored runs, with step changes found"},
+    {"fleet", kq_fleet_main, "fleet report: hosts side by side, outliers and why"},
+    {"db", kq_db_main, "store runs in the results database (SQLite or PostgreSQL)"},
 };
 
 static void usage(FILE *f)
