@@ -33,9 +33,8 @@ static uint64_t collect(struct kq_vm *vm, int slot, uint64_t gpa0, struct pagese
 
 /* Open defect: with the ring collected mid-run, KVM later reports the ring
  * full while the entry at our harvest index is not dirty and others are
- * (vmm/dirty.c says so): entries are lost. Whether the nested host or the
- * harvester is at fault is not settled; the ring's checks stay visible as
- * TODO until it is. */
+ * (vmm/dirty.c says so): entries are lost on the nested build host, not in
+ * the emulated one; until that is settled the ring's two checks are TODO. */
 #define RING_TODO " # TODO dirty ring loses entries here (docs/vmm.md, open defect)"
 
 /* ok() for a check under TODO: printed, never counted as failed. */
