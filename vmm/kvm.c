@@ -95,3 +95,27 @@ bool kq_cpu_has_1g_pages(const struct kq_kvm *k)
 	struct kvm_cpuid_entry2 *e = kq_cpuid_find(k->cpuid, 0x80000001, 0);
 	return e && (e->edx & (1u << 26));
 }
+
+struct kvm_cpuid2 *kq_cpuid_get_vcpu(int vcpu_fd)
+{
+	/* KVM holds at most 256 entries per vCPU (KVM_MAX_CPUID_ENTRIES). */
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 256 * sizeof(c->entries[0]));
+	if (!c) {
+		kq_err_set("out of memory for CPUID");
+		return NULL;
+	}
+	c->nent = 256;
+	if (KQ_IOCTL(vcpu_fd, KVM_GET_CPUID2, c) < 0) {
+		free(c);
+		return NULL;
+	}
+	/* Kernels before 6.3 or so leave nent as asked: the list then ends at
+	 * the first all-zero entry (a real leaf 0 has a non-zero EAX). */
+	static const struct kvm_cpuid_entry2 zero;
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (memcmp(&c->entries[i], &zero, sizeof(zero)) == 0) {
+			c->nent = i;
+			break;
+		}
+	return c;
+}

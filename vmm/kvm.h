@@ -21,6 +21,9 @@ void kq_kvm_close(struct kq_kvm *k);
 int kq_kvm_check(int fd, long cap, const char *cap_name);
 #define KQ_KVM_CHECK(fd, cap) kq_kvm_check((fd), (cap), #cap)
 
+/* KVM_GET_CPUID2 on a vCPU into a malloc'd list of exactly its entries
+ * (the caller frees it), or NULL with kq_err(). */
+struct kvm_cpuid2 *kq_cpuid_get_vcpu(int vcpu_fd);
 /* Finds a leaf in the supported CPUID list; NULL when absent. */
 struct kvm_cpuid_entry2 *kq_cpuid_find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx);
 bool kq_cpu_is_intel(const struct kq_kvm *k);

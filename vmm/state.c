@@ -149,15 +149,10 @@ out:
 
 static int save_cpuid(struct kq_state *s, int fd, uint32_t vcpu)
 {
-	/* KVM holds at most 256 entries per vCPU (KVM_MAX_CPUID_ENTRIES). */
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 256 * sizeof(c->entries[0]));
+	struct kvm_cpuid2 *c = kq_cpuid_get_vcpu(fd);
 	if (!c)
-		return kq_err_set("out of memory for CPUID");
-	c->nent = 256;
-	int r = (int)KQ_IOCTL(fd, KVM_GET_CPUID2, c);
-	if (r == 0)
-		r = kq_state_add(s, KQ_REC_CPUID, vcpu, c->entries,
-				 c->nent * sizeof(c->entries[0]));
+		return -1;
+	int r = kq_state_add(s, KQ_REC_CPUID, vcpu, c->entries, c->nent * sizeof(c->entries[0]));
 	free(c);
 	return r;
 }

@@ -261,19 +261,7 @@ int kq_vcpu_set_sregs(struct kq_vcpu *v, const struct kvm_sregs *s)
 
 struct kvm_cpuid2 *kq_vcpu_get_cpuid(struct kq_vcpu *v)
 {
-	/* Room for every leaf KVM offers: a vCPU's list is never longer. */
-	uint32_t nent = v->vm->kvm->cpuid->nent;
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
-	if (!c) {
-		kq_err_set("out of memory for CPUID");
-		return NULL;
-	}
-	c->nent = nent;
-	if (KQ_IOCTL(v->fd, KVM_GET_CPUID2, c) < 0) {
-		free(c);
-		return NULL;
-	}
-	return c;
+	return kq_cpuid_get_vcpu(v->fd);
 }
 
 int kq_vcpu_set_cpuid(struct kq_vcpu *v, const struct kvm_cpuid2 *c)
