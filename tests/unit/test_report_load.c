@@ -5,6 +5,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "reports/html.h"
@@ -216,6 +221,34 @@ static void test_strbuf(void)
 	ok(kq_buf_save(&b, "/nonexistent-dir/x", err, sizeof(err)) != 0,
 	   "an unwritable path fails");
 	has_substr(err, "/nonexistent-dir/x", "and says which");
+
+	/* A FIFO (like /dev/null or a pipe) is written in place, never replaced
+	 * by a renamed temporary file. */
+	char dir[] = "/tmp/kq-fifo-XXXXXX", fifo[64];
+	ok(mkdtemp(dir) != NULL, "a temporary folder");
+	snprintf(fifo, sizeof(fifo), "%s/out", dir);
+	ok(mkfifo(fifo, 0600) == 0, "a FIFO in it");
+	pid_t reader = fork();
+	if (reader == 0) {
+		char buf[4096];
+		long total = 0;
+		ssize_t n;
+		int in = open(fifo, O_RDONLY);
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			total += n;
+		_exit(total == 40000 ? 0 : 1);
+	}
+	ok(kq_buf_save(&b, fifo, err, sizeof(err)) == 0, "saves into a FIFO");
+	struct stat st;
+	bool still_fifo = stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode);
+	if (!still_fifo)
+		kill(reader, SIGKILL); /* it waits for a writer that never came */
+	int wst = 0;
+	waitpid(reader, &wst, 0);
+	ok(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "whose reader got every byte");
+	ok(still_fifo, "and it is still a FIFO, not a file");
+	unlink(fifo);
+	rmdir(dir);
 	kq_buf_free(&b);
 }
 
