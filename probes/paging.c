@@ -47,8 +47,8 @@ json_t *kq_probe_paging(const char *root)
 {
 	static const char *const kvm_params[] = {"tdp_mmu", "nx_huge_pages", "eager_page_split",
 						 NULL};
-	static const char *const intel_params[] = {"ept", "unrestricted_guest", "enable_shadow_vmcs",
-						   "ept_ad", NULL};
+	static const char *const intel_params[] = {"ept", "unrestricted_guest",
+						   "enable_shadow_vmcs", "ept_ad", NULL};
 	static const char *const amd_params[] = {"npt", "nested", NULL};
 	json_t *o = json_object(), *params = json_object();
 	const char *mode = "unknown", *module = NULL;
@@ -62,7 +62,9 @@ json_t *kq_probe_paging(const char *root)
 		int ept = yes_no(root, module, "ept");
 		mode = ept == 1 ? "ept" : ept == 0 ? "shadow" : "unknown";
 		snprintf(why, sizeof(why), "kvm_intel.ept = %s",
-			 ept == 1 ? "Y" : ept == 0 ? "N" : "unreadable");
+			 ept == 1   ? "Y"
+			 : ept == 0 ? "N"
+				    : "unreadable");
 	} else if (module_loaded(root, "kvm_amd")) {
 		module = "kvm_amd";
 		for (int i = 0; amd_params[i]; i++)
@@ -70,12 +72,15 @@ json_t *kq_probe_paging(const char *root)
 		int npt = yes_no(root, module, "npt");
 		mode = npt == 1 ? "npt" : npt == 0 ? "shadow" : "unknown";
 		snprintf(why, sizeof(why), "kvm_amd.npt = %s",
-			 npt == 1 ? "Y" : npt == 0 ? "N" : "unreadable");
+			 npt == 1   ? "Y"
+			 : npt == 0 ? "N"
+				    : "unreadable");
 	} else if (module_loaded(root, "kvm_pvm")) {
 		module = "kvm_pvm";
 		mode = "shadow";
-		snprintf(why, sizeof(why), "kvm_pvm (software-assisted KVM) maps guest memory with "
-					   "shadow page tables");
+		snprintf(why, sizeof(why),
+			 "kvm_pvm (software-assisted KVM) maps guest memory with "
+			 "shadow page tables");
 	}
 	json_object_set_new(o, "mode", json_string(mode));
 	json_object_set_new(o, "hardware",

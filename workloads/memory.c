@@ -101,9 +101,9 @@ static void add_ratio(struct matrix *m, enum kq_memk_kernel k, uint64_t ws, doub
 
 static double run_native(struct matrix *m, enum kq_memk_kernel k, uint64_t ws)
 {
-	uint64_t batch = 0, n = kq_memk_native(k, m->native.host, ws, m->plan.seed,
-					       m->goal_ms * m->native_khz, m->buf,
-					       KQ_MAX_SAMPLES, &batch);
+	uint64_t batch = 0,
+		 n = kq_memk_native(k, m->native.host, ws, m->plan.seed, m->goal_ms * m->native_khz,
+				    m->buf, KQ_MAX_SAMPLES, &batch);
 	if (!n) {
 		kq_result_set_status(m->res, KQ_FAIL, "native %s over %llu bytes: out of memory",
 				     kq_memk_name(k), (unsigned long long)ws);
@@ -210,6 +210,19 @@ static void run_matrix(const struct kq_driver *d, const struct kq_test *t,
 	kq_result_set_evidence(res, "working_sets", sets);
 	kq_result_set_evidence(res, "seed", json_integer((json_int_t)m.plan.seed));
 
+	/* A guest page size the guest cannot use SKIPs with its CPUID bit first. */
+	struct kq_kvm kvm;
+	if (t->page_size == KQ_PG_1G && kq_kvm_open(&kvm, NULL) == 0) {
+		bool has = kq_cpu_has_1g_pages(&kvm);
+		kq_kvm_close(&kvm);
+		if (!has) {
+			kq_result_set_status(
+			    res, KQ_SKIP,
+			    "1G guest pages: KVM_GET_SUPPORTED_CPUID does not offer "
+			    "pdpe1gb (CPUID 0x80000001 EDX bit 26)");
+			return;
+		}
+	}
 	struct kq_hugepages hp = {.guard_fd = -1};
 	if (kq_memory_reserve(t, &m.plan, &hp, res) < 0)
 		return;
@@ -223,10 +236,9 @@ static void run_matrix(const struct kq_driver *d, const struct kq_test *t,
 		kq_result_set_evidence(res, "native_tsc_khz",
 				       json_integer((json_int_t)m.native_khz));
 		if (kq_mem_alloc(&m.native, m.plan.slot, t->backing) < 0) {
-			kq_result_set_status(res, kq_err_is_unavailable() ? KQ_SKIP : KQ_FAIL,
-					     "native memory: %s%s", kq_err(),
-					     kq_err_is_unavailable() ? kq_memory_remedy(t, &m.plan)
-								     : "");
+			kq_result_set_status(
+			    res, kq_err_is_unavailable() ? KQ_SKIP : KQ_FAIL, "native memory: %s%s",
+			    kq_err(), kq_err_is_unavailable() ? kq_memory_remedy(t, &m.plan) : "");
 			goto out;
 		}
 	}

@@ -35,8 +35,7 @@ void kq_cyclic_perm(uint32_t *perm, uint32_t n, uint64_t seed)
 	}
 }
 
-uint64_t kq_chain_build(uint8_t *mem, uint64_t addr, uint64_t bytes, uint64_t stride,
-			uint64_t seed)
+uint64_t kq_chain_build(uint8_t *mem, uint64_t addr, uint64_t bytes, uint64_t stride, uint64_t seed)
 {
 	uint64_t n = bytes / stride;
 	if (n < 2 || n > UINT32_MAX)

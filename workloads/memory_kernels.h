@@ -39,8 +39,8 @@ void kq_memk_prefault(struct kq_memk *k, uint64_t bytes);
  * goal/32 cycles, then batches are recorded until goal cycles are spent, at
  * least 8 and at most max), with serialised TSC reads. Writes per-batch cycle
  * totals to samples, the accesses per batch to *batch; returns the count. */
-uint64_t kq_memk_measure(struct kq_memk *k, uint64_t goal_cycles, uint64_t *samples,
-			 uint64_t max, uint64_t *batch);
+uint64_t kq_memk_measure(struct kq_memk *k, uint64_t goal_cycles, uint64_t *samples, uint64_t max,
+			 uint64_t *batch);
 
 /* The kernels' code lies in this section, in both binaries. */
 extern const uint8_t __start_kq_memk[], __stop_kq_memk[];

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_MIN	 (16ULL << 10)
-#define QUICK_MAX	 (4ULL << 20)
-#define EMULATED_QUICK	 (256ULL << 10)
-#define EMULATED_MAX	 (64ULL << 20)
-#define DEFAULT_KERNELS	 "chase read write randpage"
+#define DEFAULT_MIN	(16ULL << 10)
+#define QUICK_MAX	(4ULL << 20)
+#define EMULATED_QUICK	(256ULL << 10)
+#define EMULATED_MAX	(64ULL << 20)
+#define DEFAULT_KERNELS "chase read write randpage"
 
 const struct kq_param_spec kq_memory_params[] = {
     {"min_set", KQ_PT_SIZE, "smallest working set (default 16K; a multiple of 4K)"},
@@ -39,8 +39,8 @@ static int parse_kernels(const char *s, struct kq_memory_plan *p, char *err, siz
 	for (char *w = strtok_r(buf, " ,", &save); w; w = strtok_r(NULL, " ,", &save)) {
 		int k = kq_memk_parse(w);
 		if (k < 0) {
-			snprintf(err, errlen, "kernels: unknown kernel '%s' (chase read write randpage)",
-				 w);
+			snprintf(err, errlen,
+				 "kernels: unknown kernel '%s' (chase read write randpage)", w);
 			return -1;
 		}
 		want[k] = true;
@@ -107,8 +107,8 @@ int kq_memory_validate(const struct kq_test *t, char *err, size_t errlen, const 
 	if (t->mem_bytes && (max > t->mem_bytes || qmax > t->mem_bytes)) {
 		*key = max > t->mem_bytes ? "max_set" : "quick_max_set";
 		snprintf(err, errlen,
-			 "%s (%llu bytes) is larger than the test slot (memory = %llu bytes)",
-			 *key, (unsigned long long)(max > t->mem_bytes ? max : qmax),
+			 "%s (%llu bytes) is larger than the test slot (memory = %llu bytes)", *key,
+			 (unsigned long long)(max > t->mem_bytes ? max : qmax),
 			 (unsigned long long)t->mem_bytes);
 		return -1;
 	}
@@ -155,8 +155,9 @@ int kq_memory_plan(const struct kq_test *t, const struct kq_run_opts *o, struct 
 			p->sets[p->nsets++] = s;
 		p->sets[p->nsets++] = max;
 	} else {
-		p->nsets = kq_working_sets(min, max, (int)kq_test_param_int(t, "points_per_doubling", 4),
-					   p->sets, KQ_MEMORY_MAX_SETS);
+		p->nsets =
+		    kq_working_sets(min, max, (int)kq_test_param_int(t, "points_per_doubling", 4),
+				    p->sets, KQ_MEMORY_MAX_SETS);
 	}
 	p->slot = t->mem_bytes ? t->mem_bytes : round_up(max, slot_align(t));
 	return 0;
@@ -187,8 +188,8 @@ const char *kq_memory_remedy(const struct kq_test *t, const struct kq_memory_pla
 	snprintf(buf, sizeof(buf),
 		 "; the cell needs %ld free %lu kB hugepages (%ld free): make them available "
 		 "with `echo %ld > %s` or set reserve_hugepages = yes",
-		 need, kb, free_now < 0 ? 0 : free_now, total + need - (free_now < 0 ? 0 : free_now),
-		 nr);
+		 need, kb, free_now < 0 ? 0 : free_now,
+		 total + need - (free_now < 0 ? 0 : free_now), nr);
 	return buf;
 }
 

@@ -63,9 +63,8 @@ uint64_t kq_tsc_khz_calibrate(void)
 uint64_t kq_memk_native(enum kq_memk_kernel kernel, uint8_t *mem, uint64_t bytes, uint64_t seed,
 			uint64_t goal_cycles, uint64_t *samples, uint64_t max, uint64_t *batch)
 {
-	struct kq_memk k = {.kernel = kernel,
-			    .base = (uint64_t)(uintptr_t)mem,
-			    .lines = bytes / KQ_MEMK_LINE};
+	struct kq_memk k = {
+	    .kernel = kernel, .base = (uint64_t)(uintptr_t)mem, .lines = bytes / KQ_MEMK_LINE};
 	uint64_t stride = kq_memk_chain_stride(kernel);
 	if (stride && !(k.pos = kq_chain_build(mem, (uint64_t)(uintptr_t)mem, bytes, stride, seed)))
 		return 0;
