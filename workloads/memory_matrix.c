@@ -187,7 +187,7 @@ const char *kq_memory_remedy(const struct kq_test *t, const struct kq_memory_pla
 		fclose(f);
 	snprintf(buf, sizeof(buf),
 		 "; the cell needs %ld free %lu kB hugepages (%ld free): make them available "
-		 "with `echo %ld > %s` or set reserve_hugepages = yes",
+		 "with `echo %ld > %s` (memory.matrix: or set reserve_hugepages = yes)",
 		 need, kb, free_now < 0 ? 0 : free_now,
 		 total + need - (free_now < 0 ? 0 : free_now), nr);
 	return buf;

@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE_2M	   (2ULL << 20)
-#define PER_BATCH  8 /* 4K pages per timed batch (2M pages: one) */
+#define PAGE_2M	  (2ULL << 20)
+#define PER_BATCH 8 /* 4K pages per timed batch (2M pages: one) */
 
 struct region {
 	const char *name; /* "4K.fault" */
@@ -86,9 +86,10 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 	free(ns);
 	json_t *l = json_object_get(m, "labels");
 	json_object_set_new(l, "page", json_string(r->stride == PAGE_2M ? "2M" : "4K"));
-	json_object_set_new(l, "host", json_string(r->prefault ? "prefaulted"
-						   : tc->uffd >= 0 ? "userfaultfd"
-								   : "fault"));
+	json_object_set_new(l, "host",
+			    json_string(r->prefault	? "prefaulted"
+					: tc->uffd >= 0 ? "userfaultfd"
+							: "fault"));
 	json_object_set_new(l, "backing", json_string(kq_backing_name(tc->t->backing)));
 	json_object_set_new(l, "paging", json_string(tc->paging));
 	json_object_set_new(l, "batch_size", json_integer((json_int_t)uc->args[0]));
@@ -98,7 +99,8 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 static void *uffd_thread(void *arg)
 {
 	struct touch *tc = arg;
-	struct pollfd p[2] = {{.fd = tc->uffd, .events = POLLIN}, {.fd = tc->stop_fd, .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = tc->uffd, .events = POLLIN},
+			      {.fd = tc->stop_fd, .events = POLLIN}};
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -137,9 +139,9 @@ static int uffd_setup(struct touch *tc, uint8_t *host)
 		return -1;
 	}
 	struct uffdio_api api = {.api = UFFD_API};
-	struct uffdio_register reg = {.range = {.start = (uintptr_t)host + tc->r[0].off,
-						.len = tc->r[0].bytes},
-				      .mode = UFFDIO_REGISTER_MODE_MISSING};
+	struct uffdio_register reg = {
+	    .range = {.start = (uintptr_t)host + tc->r[0].off, .len = tc->r[0].bytes},
+	    .mode = UFFDIO_REGISTER_MODE_MISSING};
 	if (ioctl(tc->uffd, UFFDIO_API, &api) < 0 || ioctl(tc->uffd, UFFDIO_REGISTER, &reg) < 0) {
 		kq_result_set_status(tc->res, KQ_FAIL, "userfaultfd UFFDIO_API/REGISTER: %s",
 				     strerror(errno));
@@ -232,7 +234,8 @@ static void run_touch(const struct kq_driver *d, const struct kq_test *t,
 	uint64_t align = kq_backing_page_size(t->backing);
 	vt.page_size = KQ_PG_2M;
 	vt.mem_bytes = (off + align - 1) / align * align;
-	struct kq_guest_opts go = {.guest_workload = "memory.first-touch", .setup = setup, .ctx = &tc};
+	struct kq_guest_opts go = {
+	    .guest_workload = "memory.first-touch", .setup = setup, .ctx = &tc};
 	for (int i = 0; i < tc.nr; i++) {
 		go.args[4 * i] = tc.r[i].off;
 		go.args[4 * i + 1] = tc.r[i].bytes;
@@ -258,8 +261,7 @@ static void run_touch(const struct kq_driver *d, const struct kq_test *t,
 		kq_result_set_evidence(res, "userfaultfd_copies",
 				       json_integer((json_int_t)tc.copies));
 		if (kq_result_status(res) == KQ_PASS && tc.copies < n4k)
-			kq_result_set_status(res, KQ_FAIL,
-					     "the handler served %llu of %llu pages",
+			kq_result_set_status(res, KQ_FAIL, "the handler served %llu of %llu pages",
 					     (unsigned long long)tc.copies,
 					     (unsigned long long)n4k);
 	}

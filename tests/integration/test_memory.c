@@ -49,7 +49,8 @@ static void check_matrix(const struct kq_test *t, json_t *res, const char *mode)
 			snprintf(n, sizeof(n), "%s.native.%lldK", kernels[k], kib);
 			snprintf(r, sizeof(r), "ratio.%s.%lldK", kernels[k], kib);
 			json_t *gm = metric(res, g), *nm = metric(res, n), *rm = metric(res, r);
-			if (!gm || !nm || !rm || json_array_size(json_object_get(gm, "samples")) < 8) {
+			if (!gm || !nm || !rm ||
+			    json_array_size(json_object_get(gm, "samples")) < 8) {
 				missing++;
 				continue;
 			}
@@ -58,12 +59,13 @@ static void check_matrix(const struct kq_test *t, json_t *res, const char *mode)
 			unlabelled += !p || strcmp(p, mode) != 0;
 			double want = median(gm) / median(nm),
 			       got = json_number_value(json_object_get(rm, "value"));
-			bad_ratio += !(median(gm) > 0 && median(nm) > 0) ||
-				     got < want * 0.999 || got > want * 1.001;
+			bad_ratio += !(median(gm) > 0 && median(nm) > 0) || got < want * 0.999 ||
+				     got > want * 1.001;
 		}
 	}
-	ok(!missing, "%s: guest, native (8+ batches) and ratio for every set and kernel (%zu "
-		     "missing)",
+	ok(!missing,
+	   "%s: guest, native (8+ batches) and ratio for every set and kernel (%zu "
+	   "missing)",
 	   t->name, missing);
 	ok(!unlabelled, "%s: every guest metric carries paging = %s", t->name, mode);
 	ok(!bad_ratio, "%s: each ratio is the guest median over the native median", t->name);
@@ -109,9 +111,10 @@ static void direction_check(const char *mode, const struct kq_run_opts *o)
 {
 	char why[512] = "";
 	if (strcmp(mode, "ept") != 0 && strcmp(mode, "npt") != 0) {
-		printf("ok %d - # SKIP direction check: the host uses %s paging (not EPT/NPT), where "
-		       "guest page size does not set the walk cost\n",
-		       ++tap_n, mode);
+		printf(
+		    "ok %d - # SKIP direction check: the host uses %s paging (not EPT/NPT), where "
+		    "guest page size does not set the walk cost\n",
+		    ++tap_n, mode);
 		return;
 	}
 	if (getenv("KVMQUAL_ENV") && strcmp(getenv("KVMQUAL_ENV"), "emulated") == 0) {

@@ -60,6 +60,7 @@ int main(void)
 	    ":3: [m]: min_set = 8192: must be at least 16K");
 	bad("unknown kernel", "[m]\nworkload = memory.matrix\nkernels = chase walk\n",
 	    ":3: [m]: kernels: unknown kernel 'walk'");
-	bad("not a size", "[m]\nworkload = memory.matrix\nmax_set = lots\n", ":3: max_set = 'lots'");
+	bad("not a size", "[m]\nworkload = memory.matrix\nmax_set = lots\n",
+	    ":3: max_set = 'lots'");
 	return done_testing();
 }
