@@ -41,7 +41,8 @@ static int collect(size_t run, json_t *test, json_t *metric, void *ctx)
 	if (!qualifies(test, metric))
 		return 0;
 	char chart[128], line[160], ws[32];
-	snprintf(chart, sizeof(chart), "%s" SEP "%s", lab(metric, "kernel"), lab(metric, "backing"));
+	snprintf(chart, sizeof(chart), "%s" SEP "%s", lab(metric, "kernel"),
+		 lab(metric, "backing"));
 	bool native = strcmp(lab(metric, "side"), "native") == 0;
 	/* The native curve depends on the backing alone: one line per run. */
 	snprintf(line, sizeof(line), "%zu" SEP "%s" SEP "%s", run, native ? "native" : "guest",
@@ -145,7 +146,11 @@ static int render_chart(const struct kq_runset *rs, struct kq_plotter *p, const 
 		kq_buf_printf(s,
 			      " using 1:2:2:3 with yerrorlines lw 2 pt %d ps 1.0 lc rgb '%s' dt %d "
 			      "title ",
-			      native ? 6 : 7, kq_run_color(native ? 7 : (size_t)(*pg == '4' ? 0 : *pg == '2' ? 1 : 2)),
+			      native ? 6 : 7,
+			      kq_run_color(native ? 7
+						  : (size_t)(*pg == '4'	  ? 0
+							     : *pg == '2' ? 1
+									  : 2)),
 			      native ? 2 : (int)(run % 5) + 1);
 		kq_gp_str(s, kq_buf_str(&t));
 		kq_buf_free(&t);

@@ -94,8 +94,8 @@ static int render(const struct kq_runset *rs, struct kq_plotter *p)
 					 "Memory overhead, %s, %s working sets: guest / native%s%s",
 					 kernels[k], classes[c], rs->n > 1 ? ", " : "",
 					 rs->n > 1 ? rs->runs[run].label : "");
-				snprintf(suffix, sizeof(suffix), "%s-%s-%zu", kernels[k], classes[c],
-					 run + 1);
+				snprintf(suffix, sizeof(suffix), "%s-%s-%zu", kernels[k],
+					 classes[c], run + 1);
 				struct kq_plot *pl = kq_plot_new(p, suffix, title, 0);
 				const char *path;
 				FILE *f = pl ? kq_plot_data(pl, &path) : NULL;
@@ -111,17 +111,20 @@ static int render(const struct kq_runset *rs, struct kq_plotter *p)
 						if (g.n[i] && r > hi)
 							hi = r;
 						if (g.n[i])
-							fprintf(f, "%d\t%d\t%.6g\t%.3g\n", pg, b, r, r);
+							fprintf(f, "%d\t%d\t%.6g\t%.3g\n", pg, b, r,
+								r);
 					}
 				if (fclose(f) != 0) {
 					rc = -1;
 					break;
 				}
 				struct kq_buf *s = kq_plot_script(pl);
-				kq_plot_cmd(pl, "set xlabel 'guest page size'\nset ylabel 'host backing'");
+				kq_plot_cmd(
+				    pl, "set xlabel 'guest page size'\nset ylabel 'host backing'");
 				kq_plot_cmd(pl, "set xtics ('4K' 0, '2M' 1, '1G' 2)");
-				kq_plot_cmd(pl, "set ytics ('anon (THP off)' 0, 'THP' 1, 'hugetlb 2M' 2, "
-						"'hugetlb 1G' 3, 'memfd' 4)");
+				kq_plot_cmd(
+				    pl, "set ytics ('anon (THP off)' 0, 'THP' 1, 'hugetlb 2M' 2, "
+					"'hugetlb 1G' 3, 'memfd' 4)");
 				kq_plot_cmd(pl, "set xrange [-0.5:2.5]\nset yrange [-0.5:4.5]");
 				kq_plot_cmd(pl, "set cblabel 'guest / native ns per access (1 = no "
 						"overhead)'");
@@ -132,12 +135,14 @@ static int render(const struct kq_runset *rs, struct kq_plotter *p)
 				kq_buf_puts(s, "plot ");
 				kq_gp_str(s, path);
 				/* Each cell a unit box around (page size, backing). */
-				kq_buf_puts(s, " using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1 "
-					       "lc palette, \\\n     ");
+				kq_buf_puts(s,
+					    " using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1 "
+					    "lc palette, \\\n     ");
 				kq_buf_puts(s, "'' using 1:2:(sprintf('%.2f', $4)) with labels "
 					       "font ',11'\n");
-				kq_plot_note(pl, "Blank cells did not run on this host (the tables give "
-						 "each SKIP reason).");
+				kq_plot_note(
+				    pl, "Blank cells did not run on this host (the tables give "
+					"each SKIP reason).");
 				drawn++;
 			}
 	free(g.logsum);
