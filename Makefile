@@ -22,14 +22,19 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 # Host code: every .c in these folders; runner/main.c is the only main().
 HOST_DIRS := core vmm runner reports probes workloads isolation-tests migration-bench
 # Files named *.guest.c are guest code and go into the guest image instead.
-HOST_SRC  := $(filter-out %.guest.c,$(wildcard $(addsuffix /*.c,$(HOST_DIRS))))
+# Files named *.both.c are compiled once, with the guest's flags, and that one
+# object is linked into the guest image and the host binary alike (the same
+# bytes run in the guest and natively; they must need no relocations).
+HOST_SRC  := $(filter-out %.guest.c %.both.c,$(wildcard $(addsuffix /*.c,$(HOST_DIRS))))
+BOTH_SRC  := $(wildcard $(addsuffix /*.both.c,$(HOST_DIRS)))
+BOTH_OBJ  := $(BOTH_SRC:%.c=$(BUILD)/both/%.o)
 LIB_SRC   := $(filter-out runner/main.c,$(HOST_SRC))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/guest/guest_blob.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/guest/guest_blob.o $(BOTH_OBJ)
 
 # Guest runtime: freestanding, flat binary, embedded with .incbin.
 GUEST_SRC   := $(wildcard guest/*.c $(addsuffix /*.guest.c,$(HOST_DIRS)))
 GUEST_ASM   := $(wildcard guest/*.S)
-GUEST_OBJ   := $(GUEST_SRC:%.c=$(BUILD)/guest/obj/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/obj/%.o)
+GUEST_OBJ   := $(GUEST_SRC:%.c=$(BUILD)/guest/obj/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/obj/%.o) $(BOTH_OBJ)
 GUEST_CFLAGS := -std=gnu11 $(WARN) -O2 -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -nostdlib \
 	-fno-asynchronous-unwind-tables -fno-builtin -fcf-protection=none -I.
@@ -66,6 +71,10 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(LIB_OBJ)
 $(BUILD)/guest/obj/%.o: %.c
 	@mkdir -p $(dir $@) $(BUILD)/deps
 	$(CC) $(GUEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/both/%.o: %.c
+	@mkdir -p $(dir $@) $(BUILD)/deps
+	$(CC) $(GUEST_CFLAGS) -fno-jump-tables $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/guest/obj/%.o: %.S
 	@mkdir -p $(dir $@) $(BUILD)/deps

@@ -88,6 +88,10 @@ struct kq_driver {
 	void (*run)(const struct kq_driver *d, const struct kq_test *t, const struct kq_run_opts *o,
 		    struct kq_result *res);
 	const void *data; /* the row this driver was registered for (an exit kind, a check) */
+	/* Optional checks across keys, run when suite.conf is loaded (each key's
+	 * own value is already valid). Returns -1 with err set and *key naming
+	 * the key whose line the message gets (NULL: the section's line). */
+	int (*validate)(const struct kq_test *t, char *err, size_t errlen, const char **key);
 };
 
 void kq_driver_register(const struct kq_driver *d);

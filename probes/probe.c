@@ -79,6 +79,7 @@ json_t *kq_probe_host(const char *root)
 	json_object_set_new(fp, "cpu", kq_probe_cpu(root));
 	json_object_set_new(fp, "topology", kq_probe_topology(root));
 	json_object_set_new(fp, "kvm", kq_probe_kvm(root));
+	json_object_set_new(fp, "paging", kq_probe_paging(root));
 	json_object_set_new(fp, "kernel", kq_probe_kernel(root));
 	json_object_set_new(fp, "memory", kq_probe_memory(root));
 	json_object_set_new(fp, "vulnerabilities", kq_probe_vulnerabilities(root));

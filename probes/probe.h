@@ -31,6 +31,9 @@ json_t *kq_probe_memory(const char *root);
 json_t *kq_probe_vulnerabilities(const char *root);
 json_t *kq_probe_smt(const char *root);
 json_t *kq_probe_cpufreq(const char *root);
+/* Guest paging: {mode: ept|npt|shadow|unknown, hardware, vendor_module, reason, nested,
+ * parameters}. */
+json_t *kq_probe_paging(const char *root);
 /* Environment class of a recorded tree (kvmqual/environment) or the live one. */
 const char *kq_probe_environment_at(const char *root);
 

@@ -14,7 +14,9 @@
 
 static bool qualifies(json_t *test, json_t *metric)
 {
+	/* Memory ratios (labelled working_set) have their own heatmap. */
 	return strcmp(kq_jstr(metric, "unit", ""), "ratio") == 0 &&
+	       !json_object_get(json_object_get(metric, "labels"), "working_set") &&
 	       (kq_metric_has_stats(metric) || kq_metric_has_value(metric));
 }
 

@@ -379,12 +379,12 @@ static const char *type_name(enum kq_param_type t)
 	return n[t];
 }
 
-/* The line of a generic key (kept negated among the params), else the section's. */
+/* The line of a key (generic keys are kept negated among the params), else the section's. */
 static int key_line(const struct kq_test *t, const char *key)
 {
-	for (int i = 0; i < t->nparams; i++)
-		if (t->params[i].line < 0 && strcmp(t->params[i].key, key) == 0)
-			return -t->params[i].line;
+	for (int i = 0; key && i < t->nparams; i++)
+		if (strcmp(t->params[i].key, key) == 0)
+			return abs(t->params[i].line);
 	return t->line;
 }
 
@@ -429,6 +429,10 @@ static void validate(struct kq_suite *s)
 			add_error(s, t->file, key_line(t, "memory"),
 				  "memory must be a multiple of page_size %s",
 				  kq_page_size_name(t->page_size));
+		char err[256];
+		const char *key = NULL;
+		if (d->validate && d->validate(t, err, sizeof(err), &key) < 0)
+			add_error(s, t->file, key_line(t, key), "[%s]: %s", t->name, err);
 		if (t->pin == KQ_PIN_LIST && t->npin_cpus < t->vcpus)
 			add_error(s, t->file, key_line(t, "pin"), "pin lists %d CPUs for %d vCPUs",
 				  t->npin_cpus, t->vcpus);
