@@ -9,12 +9,12 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "core/result.h"
+#include "guest/abi.h"
 #include "vmm/memory.h"
 #include "vmm/vm.h"
 
 #define KQ_MAX_GROUPS 8
 #define KQ_MAX_PARAMS 32
-#define KQ_MAX_STEPS  64
 #define KQ_MAX_CPUS   256
 #define KQ_MAX_THRESH 8
 
@@ -52,10 +52,12 @@ struct kq_test {
 	int pin_cpus[KQ_MAX_CPUS];
 	int npin_cpus;
 	double time_limit_s;
-	double time_goal_ms;		       /* adaptive iteration goal per measurement */
-	double quick_time_goal_ms;	       /* used with --quick */
-	char requires[256];		       /* space-separated capability names */
-	char steps[1024];		       /* raw step script, see guest/steps.h */
+	double time_goal_ms;	   /* adaptive iteration goal per measurement */
+	double quick_time_goal_ms; /* used with --quick */
+	char requires[256];	   /* space-separated capability names */
+	char steps[1024];	   /* the step script as written (results.json config) */
+	struct kq_step step_ops[KQ_MAX_STEPS_ABI]; /* parsed once, when the suite loads */
+	int nsteps;
 	struct kq_param params[KQ_MAX_PARAMS]; /* workload-specific keys */
 	int nparams;
 	struct kq_threshold thresholds[KQ_MAX_THRESH];

@@ -191,12 +191,6 @@ void kq_gp_str(struct kq_buf *b, const char *s)
 	kq_buf_putc(b, '\'');
 }
 
-void kq_tsv_field(FILE *f, const char *s)
-{
-	for (; s && *s; s++)
-		fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
-}
-
 const char *kq_run_color(size_t i)
 {
 	static const char *c[] = {"#1f5fa8", "#c0392b", "#2e8b3a", "#7b3fa0",

@@ -53,8 +53,6 @@ void kq_plot_note(struct kq_plot *pl, const char *fmt, ...) __attribute__((forma
 /* A gnuplot string literal (single quotes: no escapes, '' for a quote),
  * with newlines and tabs turned into spaces. */
 void kq_gp_str(struct kq_buf *b, const char *s);
-/* Strips tabs and newlines from a label going into a data file. */
-void kq_tsv_field(FILE *f, const char *s);
 
 /* Walks every metric of every test of every run; stops at the first
  * non-zero return and returns it. */

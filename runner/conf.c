@@ -404,10 +404,13 @@ static void validate(struct kq_suite *s)
 		if (!d)
 			continue; /* already reported at its line */
 		if (t->steps[0]) {
-			struct kq_step steps[KQ_MAX_STEPS_ABI];
 			char err[256];
-			if (kq_steps_parse(t->steps, steps, KQ_MAX_STEPS_ABI, err, sizeof(err)) < 0)
+			t->nsteps = kq_steps_parse(t->steps, t->step_ops, KQ_MAX_STEPS_ABI, err,
+						   sizeof(err));
+			if (t->nsteps < 0) {
 				add_error(s, t->file, key_line(t, "steps"), "steps: %s", err);
+				t->nsteps = 0;
+			}
 		}
 		for (int i = 0; i < t->nparams; i++) {
 			struct kq_param *p = &t->params[i];

@@ -183,16 +183,6 @@ int kq_guest_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq
 	if (pinned < 0)
 		goto out;
 
-	struct kq_step steps[KQ_MAX_STEPS_ABI];
-	int nsteps = 0;
-	if (t->steps[0]) {
-		char err[256];
-		nsteps = kq_steps_parse(t->steps, steps, KQ_MAX_STEPS_ABI, err, sizeof(err));
-		if (nsteps < 0) {
-			kq_result_set_status(res, KQ_FAIL, "steps: %s", err);
-			goto out;
-		}
-	}
 	struct kq_vm_config cfg = {
 	    .vcpus = t->vcpus,
 	    .test_mem = t->mem_bytes,
@@ -203,8 +193,8 @@ int kq_guest_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq
 	    .time_limit_s = t->time_limit_s * 0.9,
 	    .cpus = pinned ? cpus : NULL,
 	    .workload = go->guest_workload ? go->guest_workload : t->workload,
-	    .steps = nsteps ? steps : NULL,
-	    .nsteps = nsteps,
+	    .steps = t->nsteps ? t->step_ops : NULL,
+	    .nsteps = t->nsteps,
 	};
 	memcpy(cfg.args, go->args, sizeof(cfg.args));
 	if (kq_vm_create(&g.vm, &g.kvm, &cfg) < 0) {

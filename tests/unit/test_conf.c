@@ -136,6 +136,10 @@ int main(void)
 		ok(t->default_off, "default = no");
 		has_substr(t->steps, "spin 5ms; pio 3; touch 1M 4K",
 			   "an indented line continues the steps");
+		is_int(t->nsteps, 4, "the step script is parsed when the suite loads");
+		ok(t->nsteps == 4 && t->step_ops[0].op == KQ_STEP_CPUID &&
+		       t->step_ops[3].op == KQ_STEP_TOUCH,
+		   "parsed steps keep their order");
 	}
 	kq_suite_free(&s);
 
