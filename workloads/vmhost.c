@@ -3,7 +3,7 @@
 #include "probes/topology.h"
 #include "core/steps_parse.h"
 #include "vmm/err.h"
-#include "vmm/kvm_stats.h"
+#include "workloads/kvm_stats_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,16 +213,21 @@ int kq_guest_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq
 	/* KVM's own counters for vCPU 0 show which exits really happened and
 	 * whether KVM emulated instructions around them. */
 	struct kq_kvm_stats kst;
-	json_t *before =
-	    kq_kvm_stats_open(&kst, kq_vm_vcpu(g.vm, 0)->fd) == 0 ? kq_kvm_stats_read(&kst) : NULL;
+	bool have_stats = kq_kvm_stats_open(&kst, kq_vcpu_fd(kq_vm_vcpu(g.vm, 0))) == 0;
+	size_t nbefore = 0, nafter = 0;
+	struct kq_kvm_stat *before = have_stats ? kq_kvm_stats_read(&kst, &nbefore) : NULL;
 	int run_rc = kq_vm_run(g.vm);
 	if (before) {
-		json_t *after = kq_kvm_stats_read(&kst);
-		kq_result_set_evidence(res, "kvm_stats_vcpu0", kq_kvm_stats_delta(before, after));
-		json_decref(before);
-		json_decref(after);
-		kq_kvm_stats_close(&kst);
+		struct kq_kvm_stat *after = kq_kvm_stats_read(&kst, &nafter);
+		if (after)
+			kq_result_set_evidence(
+			    res, "kvm_stats_vcpu0",
+			    kq_kvm_stats_delta_json(before, nbefore, after, nafter));
+		free(after);
+		free(before);
 	}
+	if (have_stats)
+		kq_kvm_stats_close(&kst);
 	if (run_rc < 0) {
 		kq_result_set_status(res, KQ_FAIL, "%s", kq_vm_failure(g.vm));
 		record_exits(&g);
