@@ -1,5 +1,6 @@
 /* A declared test (one suite.conf section) and the driver interface.
- * Drivers register themselves with KQ_DRIVER(); the runner looks them up by
+ * Drivers register themselves with KQ_DRIVER_TABLE() (or KQ_DRIVER() for
+ * one); the runner looks them up by
  * the section's `workload` key and validates the workload's own keys against
  * the driver's parameter list before anything runs. */
 #ifndef KQ_CORE_TEST_H
@@ -92,15 +93,25 @@ struct kq_driver {
 	const void *data; /* the row this driver was registered for (an exit kind, a check) */
 };
 
-void kq_driver_register(const struct kq_driver *d);
+/* The one way drivers enter the registry: a table of rows, each a complete
+ * driver whose `data` points at what that row needs (an exit kind, a
+ * conformance check). A file with one driver registers a table of one. */
+void kq_driver_register_table(const struct kq_driver *table, size_t n);
+void kq_driver_register(const struct kq_driver *d); /* a table of one */
 const struct kq_driver *kq_driver_find(const char *name);
-/* Iterates registered drivers: returns NULL past the end. */
+/* Iterates registered drivers in name order: returns NULL past the end. */
 const struct kq_driver *kq_driver_at(size_t i);
 
+/* Registers a static table (an array, not a pointer) before main() runs. */
+#define KQ_DRIVER_TABLE(table)                                                                     \
+	__attribute__((constructor)) static void kq_register_##table(void)                         \
+	{                                                                                          \
+		kq_driver_register_table(table, sizeof(table) / sizeof((table)[0]));               \
+	}
 #define KQ_DRIVER(var)                                                                             \
 	__attribute__((constructor)) static void kq_register_##var(void)                           \
 	{                                                                                          \
-		kq_driver_register(&var);                                                          \
+		kq_driver_register_table(&var, 1);                                                 \
 	}
 
 /* Workload parameter accessors: the default is returned when the key is absent.

@@ -950,6 +950,20 @@ static void run_kernel(const char *root, kq_param_fn get, const void *ctx, struc
 
 /* ---- table --------------------------------------------------------------- */
 
+/* The parameters every check takes, at the end of each check's own list. */
+#define COMMON_PARAMS                                                                              \
+	{"root", KQ_PT_STRING, "read a recorded tree instead of the live host"},                   \
+	    {"enforce", KQ_PT_BOOL, "no: report unmet expectations but pass (default yes)"},       \
+	{                                                                                          \
+		"on_unknown", KQ_PT_STRING, "skip (default) or fail when a fact cannot be read"    \
+	}
+
+#define PROBE(name_, summary_, kvm_, params_, fn_)                                                 \
+	{                                                                                          \
+		.name = "probe." name_, .summary = summary_, .needs_kvm = kvm_, .params = params_, \
+		.run = kq_probe_run, .data = &(const struct kq_check){fn_},                        \
+	}
+
 #define P_END                                                                                      \
 	{                                                                                          \
 		NULL, KQ_PT_STRING, NULL                                                           \
@@ -959,19 +973,24 @@ static const struct kq_param_spec p_kvm_caps[] = {
     {"require", KQ_PT_STRING,
      "capabilities that must be present: NAME or NAME>=N, space separated"},
     {"api_version", KQ_PT_INT, "expected KVM_GET_API_VERSION (default 12)"},
+    COMMON_PARAMS,
     P_END};
 static const struct kq_param_spec p_kvm_cpuid[] = {
-    {"require", KQ_PT_STRING, "CPUID features KVM must offer guests (pdpe1gb x2apic ...)"}, P_END};
+    {"require", KQ_PT_STRING, "CPUID features KVM must offer guests (pdpe1gb x2apic ...)"},
+    COMMON_PARAMS,
+    P_END};
 static const struct kq_param_spec p_kvm_params[] = {
     {"expect", KQ_PT_STRING,
      "module.param=value[|value] items; modules not loaded are not applicable (except kvm)"},
+    COMMON_PARAMS,
     P_END};
 static const struct kq_param_spec p_vuln[] = {
-    {"allow", KQ_PT_STRING, "vulnerability files allowed to say Vulnerable"}, P_END};
-static const struct kq_param_spec p_none[] = {P_END};
+    {"allow", KQ_PT_STRING, "vulnerability files allowed to say Vulnerable"}, COMMON_PARAMS, P_END};
+static const struct kq_param_spec p_none[] = {COMMON_PARAMS, P_END};
 static const struct kq_param_spec p_tsc[] = {
     {"flags", KQ_PT_STRING, "required /proc/cpuinfo flags (default: constant_tsc nonstop_tsc)"},
     {"clocksource", KQ_PT_STRING, "allowed current clocksources (default: any)"},
+    COMMON_PARAMS,
     P_END};
 static const struct kq_param_spec p_huge[] = {
     {"pages_2m", KQ_PT_INT, "2M hugepages required"},
@@ -979,76 +998,80 @@ static const struct kq_param_spec p_huge[] = {
     {"count", KQ_PT_STRING, "free (default) or total"},
     {"node", KQ_PT_INT, "NUMA node whose pool counts (default: the whole host)"},
     {"mounted", KQ_PT_BOOL, "a hugetlbfs mount must exist for each required size"},
+    COMMON_PARAMS,
     P_END};
 static const struct kq_param_spec p_thp[] = {
     {"enabled", KQ_PT_STRING, "allowed THP enabled modes (always madvise never)"},
     {"defrag", KQ_PT_STRING, "allowed THP defrag modes"},
     {"shmem_enabled", KQ_PT_STRING, "allowed shmem THP modes"},
+    COMMON_PARAMS,
     P_END};
 static const struct kq_param_spec p_smt[] = {
     {"control", KQ_PT_STRING, "allowed SMT control values (on off forceoff notsupported ...)"},
     {"active", KQ_PT_STRING, "yes, no or any (default)"},
     {"smt_vulnerable", KQ_PT_STRING,
      "fail: SMT must be inactive when a vulnerability reports SMT vulnerable"},
+    COMMON_PARAMS,
     P_END};
 static const struct kq_param_spec p_cpufreq[] = {
     {"governor", KQ_PT_STRING, "allowed scaling governors"},
     {"boost", KQ_PT_STRING, "on, off or any (default)"},
+    COMMON_PARAMS,
     P_END};
 static const struct kq_param_spec p_ksm[] = {
-    {"run", KQ_PT_STRING, "allowed /sys/kernel/mm/ksm/run values (0 1 2)"}, P_END};
+    {"run", KQ_PT_STRING, "allowed /sys/kernel/mm/ksm/run values (0 1 2)"}, COMMON_PARAMS, P_END};
 static const struct kq_param_spec p_env[] = {
-    {"allow", KQ_PT_STRING, "allowed environments: bare-metal nested emulated"}, P_END};
+    {"allow", KQ_PT_STRING, "allowed environments: bare-metal nested emulated"},
+    COMMON_PARAMS,
+    P_END};
 static const struct kq_param_spec p_virt[] = {
     {"require", KQ_PT_STRING,
      "hw nested_paging tagged_tlb unrestricted_guest apic_virtualization tsc_scaling pml "
      "posted_interrupts"},
+    COMMON_PARAMS,
     P_END};
 static const struct kq_param_spec p_kernel[] = {
     {"min_release", KQ_PT_STRING, "oldest acceptable kernel release (e.g. 5.15)"},
     {"cmdline_has", KQ_PT_STRING, "words the kernel command line must contain"},
     {"cmdline_lacks", KQ_PT_STRING, "words the kernel command line must not contain"},
     {"untainted", KQ_PT_BOOL, "the kernel must not be tainted"},
+    COMMON_PARAMS,
     P_END};
 
-static const struct kq_param_spec common[] = {
-    {"root", KQ_PT_STRING, "read a recorded tree instead of the live host"},
-    {"enforce", KQ_PT_BOOL, "no: report unmet expectations but pass (default yes)"},
-    {"on_unknown", KQ_PT_STRING, "skip (default) or fail when a fact cannot be read"},
-    P_END};
+static const struct kq_param_spec common[] = {COMMON_PARAMS, P_END};
 
-static const struct kq_check checks[] = {
-    {"kvm-caps", "required KVM capabilities and API version", true, p_kvm_caps, run_kvm_caps},
-    {"kvm-cpuid", "CPUID features KVM offers guests", true, p_kvm_cpuid, run_kvm_cpuid},
-    {"kvm-params", "kvm / kvm_intel / kvm_amd module parameters", false, p_kvm_params,
-     run_kvm_params},
-    {"vulnerabilities", "no CPU vulnerability reported as Vulnerable", false, p_vuln,
-     run_vulnerabilities},
-    {"itlb-multihit", "nx_huge_pages on where the CPU is affected by iTLB multihit", false, p_none,
-     run_itlb},
-    {"tsc", "TSC constant and nonstop, clocksource", false, p_tsc, run_tsc},
-    {"hugepages", "hugepage pools available", false, p_huge, run_hugepages},
-    {"thp", "transparent hugepage settings", false, p_thp, run_thp},
-    {"smt", "SMT control and state", false, p_smt, run_smt},
-    {"cpufreq", "CPU frequency governor and boost", false, p_cpufreq, run_cpufreq},
-    {"ksm", "kernel samepage merging state", false, p_ksm, run_ksm},
-    {"environment", "bare metal, nested or emulated", false, p_env, run_environment},
-    {"cpu-virt", "hardware virtualization features", false, p_virt, run_cpu_virt},
-    {"kernel", "kernel release and command line", false, p_kernel, run_kernel},
+/* One driver per check; each row carries its check in `data`. */
+static const struct kq_driver checks[] = {
+    PROBE("kvm-caps", "required KVM capabilities and API version", true, p_kvm_caps, run_kvm_caps),
+    PROBE("kvm-cpuid", "CPUID features KVM offers guests", true, p_kvm_cpuid, run_kvm_cpuid),
+    PROBE("kvm-params", "kvm / kvm_intel / kvm_amd module parameters", false, p_kvm_params,
+	  run_kvm_params),
+    PROBE("vulnerabilities", "no CPU vulnerability reported as Vulnerable", false, p_vuln,
+	  run_vulnerabilities),
+    PROBE("itlb-multihit", "nx_huge_pages on where the CPU is affected by iTLB multihit", false,
+	  p_none, run_itlb),
+    PROBE("tsc", "TSC constant and nonstop, clocksource", false, p_tsc, run_tsc),
+    PROBE("hugepages", "hugepage pools available", false, p_huge, run_hugepages),
+    PROBE("thp", "transparent hugepage settings", false, p_thp, run_thp),
+    PROBE("smt", "SMT control and state", false, p_smt, run_smt),
+    PROBE("cpufreq", "CPU frequency governor and boost", false, p_cpufreq, run_cpufreq),
+    PROBE("ksm", "kernel samepage merging state", false, p_ksm, run_ksm),
+    PROBE("environment", "bare metal, nested or emulated", false, p_env, run_environment),
+    PROBE("cpu-virt", "hardware virtualization features", false, p_virt, run_cpu_virt),
+    PROBE("kernel", "kernel release and command line", false, p_kernel, run_kernel),
 };
+KQ_DRIVER_TABLE(checks)
 
-const struct kq_check *kq_checks(size_t *n)
+const struct kq_driver *kq_checks(size_t *n)
 {
 	*n = sizeof(checks) / sizeof(checks[0]);
 	return checks;
 }
 
-const struct kq_check *kq_check_find(const char *name)
+const struct kq_driver *kq_check_find(const char *name)
 {
-	if (!strncmp(name, "probe.", 6))
-		name += 6;
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
-		if (!strcmp(checks[i].name, name))
+		if (!strcmp(checks[i].name, name) || !strcmp(checks[i].name + 6, name))
 			return &checks[i];
 	return NULL;
 }
@@ -1058,9 +1081,10 @@ const struct kq_param_spec *kq_check_common_params(void)
 	return common;
 }
 
-void kq_check_run(const struct kq_check *c, kq_param_fn get, const void *ctx,
+void kq_check_run(const struct kq_driver *d, kq_param_fn get, const void *ctx,
 		  struct kq_check_out *out)
 {
+	const struct kq_check *c = d->data;
 	memset(out, 0, sizeof(*out));
 	out->status = KQ_PASS;
 	out->evidence = json_object();
