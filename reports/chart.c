@@ -1,4 +1,5 @@
 #include "reports/chart_plot.h"
+#include "core/path.h"
 #include "reports/cli.h"
 #include "reports/results_load.h"
 
@@ -530,7 +531,7 @@ int kq_charts_render(const struct kq_runset *rs, const struct kq_chart_opts *o,
 		return 0;
 	p.max_charts = o->max_per_kind ? o->max_per_kind : 12;
 	p.max_series = o->max_series ? o->max_series : 8;
-	if (o->png && (!o->png_dir || kq_cli_mkdir_p(o->png_dir) != 0)) {
+	if (o->png && (!o->png_dir || kq_mkdir_p(o->png_dir) != 0)) {
 		snprintf(err, errlen, "%s: cannot create the chart folder: %s",
 			 o->png_dir ? o->png_dir : "(none)", strerror(errno));
 		return -1;

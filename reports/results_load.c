@@ -1,4 +1,5 @@
 #include "reports/results_load.h"
+#include "core/stats.h"
 
 #include <errno.h>
 #include <math.h>
@@ -195,7 +196,6 @@ static void check_nonneg(struct checker *c, const json_t *obj, const char *key, 
 
 static void check_metric(struct checker *c, const json_t *m)
 {
-	static const char *stat_keys[] = {"min", "max", "median", "mean", "p99", "stddev", NULL};
 	json_t *labels, *stats, *samples;
 	const char *k;
 	json_t *v;
@@ -240,7 +240,7 @@ static void check_metric(struct checker *c, const json_t *m)
 	if (stats) {
 		size_t o1 = push_key(c, "stats");
 		check_nonneg(c, stats, "n", W_INT, true);
-		for (const char **s = stat_keys; *s; s++)
+		for (const char *const *s = kq_stat_names + 1; *s; s++)
 			field(c, stats, *s, W_NUM, true);
 		pop(c, o1);
 		o1 = push_key(c, "samples");

@@ -1,5 +1,6 @@
 #include "runner/conf.h"
 #include "core/parse.h"
+#include "core/stats.h"
 #include "probes/kvm_caps.h"
 #include "core/steps_parse.h"
 
@@ -164,17 +165,12 @@ static int parse_threshold(struct parse_ctx *c, struct kq_test *t, const char *k
 	/* max.<metric>.<stat> or min.<metric>.<stat>; the metric may contain dots. */
 	bool is_max = strncmp(key, "max.", 4) == 0;
 	const char *metric = key + 4, *dot = strrchr(metric, '.');
-	static const char *const stats[] = {"median", "mean",  "p99",	"min",
-					    "max",    "value", "stddev"};
 	if (!dot || dot == metric) {
 		add_error(c->s, c->path, c->line, "%s: expected %s.<metric>.<statistic>", key,
 			  is_max ? "max" : "min");
 		return -1;
 	}
-	bool known = false;
-	for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
-		known |= strcmp(dot + 1, stats[i]) == 0;
-	if (!known) {
+	if (!kq_stat_is_bound(dot + 1) && strcmp(dot + 1, "value") != 0) {
 		add_error(c->s, c->path, c->line,
 			  "%s: unknown statistic '%s' (median, mean, p99, min, max, stddev, value)",
 			  key, dot + 1);

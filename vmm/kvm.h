@@ -21,6 +21,9 @@ void kq_kvm_close(struct kq_kvm *k);
 int kq_kvm_check(int fd, long cap, const char *cap_name);
 #define KQ_KVM_CHECK(fd, cap) kq_kvm_check((fd), (cap), #cap)
 
+/* KVM_GET_SUPPORTED_CPUID on the system fd into *out (malloc'd, the
+ * caller frees); -1 with kq_err(). */
+int kq_kvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
 /* Finds a leaf in the supported CPUID list; NULL when absent. */
 struct kvm_cpuid_entry2 *kq_cpuid_find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx);
 bool kq_cpu_is_intel(const struct kq_kvm *k);
