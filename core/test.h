@@ -11,8 +11,6 @@
 #include <stddef.h>
 #include "core/result.h"
 #include "guest/abi.h"
-#include "vmm/memory.h"
-#include "vmm/vm.h"
 
 #define KQ_MAX_GROUPS 8
 #define KQ_MAX_PARAMS 32
@@ -47,8 +45,10 @@ struct kq_test {
 	bool default_off; /* `default = no`: runs only when selected by name or group */
 	int vcpus;
 	uint64_t mem_bytes;
-	enum kq_backing backing;
-	enum kq_pagesz page_size;
+	/* The vmm's enum kq_backing and enum kq_pagesz (vmm/memory.h, vmm/vm.h):
+	 * core sits beside the vmm, not above it, so it holds them as ints. */
+	int backing;
+	int page_size;
 	enum kq_pin_policy pin;
 	int pin_cpus[KQ_MAX_CPUS];
 	int npin_cpus;

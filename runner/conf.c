@@ -1,6 +1,8 @@
 #include "runner/conf.h"
 #include "core/parse.h"
 #include "core/stats.h"
+#include "vmm/memory.h"
+#include "vmm/vm.h"
 #include "probes/kvm_caps.h"
 #include "core/steps_parse.h"
 
@@ -232,12 +234,12 @@ static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, co
 		if ((e = kq_backing_parse(v)) < 0)
 			BAD("expected anon, thp, hugetlb-2m, hugetlb-1g or memfd");
 		else
-			t->backing = (enum kq_backing)e;
+			t->backing = e;
 	} else if (strcmp(k, "page_size") == 0) {
 		if ((e = kq_page_size_parse(v)) < 0)
 			BAD("expected 4K, 2M or 1G");
 		else
-			t->page_size = (enum kq_pagesz)e;
+			t->page_size = e;
 	} else if (strcmp(k, "pin") == 0) {
 		if (parse_pin(c, t, v) < 0)
 			BAD("expected none, compact, spread or a list of CPU numbers");

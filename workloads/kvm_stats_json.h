@@ -9,6 +9,6 @@
 /* {"name": after - before} for every counter that changed. Both reads come
  * from one kq_kvm_stats, so a counter sits at the same index in both. */
 json_t *kq_kvm_stats_delta_json(const struct kq_kvm_stat *before, size_t nbefore,
-				 const struct kq_kvm_stat *after, size_t nafter);
+				const struct kq_kvm_stat *after, size_t nafter);
 
 #endif

@@ -186,8 +186,8 @@ int kq_guest_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq
 	struct kq_vm_config cfg = {
 	    .vcpus = t->vcpus,
 	    .test_mem = t->mem_bytes,
-	    .backing = t->backing,
-	    .page_size = t->page_size,
+	    .backing = (enum kq_backing)t->backing,
+	    .page_size = (enum kq_pagesz)t->page_size,
 	    .irqchip = go->irqchip,
 	    /* The vCPUs must finish before the runner's own limit kills the child. */
 	    .time_limit_s = t->time_limit_s * 0.9,

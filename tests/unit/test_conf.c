@@ -1,6 +1,8 @@
 /* suite.conf parsing: good input, and each kind of bad input with its
  * file:line message; a file with any error yields no tests. */
 #include "runner/conf.h"
+#include "vmm/memory.h"
+#include "vmm/vm.h"
 #include "tests/tap.h"
 
 #include <stdlib.h>
