@@ -6,10 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KQ_MAX_DRIVERS 256
-
-static const struct kq_driver *drivers[KQ_MAX_DRIVERS];
-static size_t ndrivers;
+static const struct kq_driver **drivers;
+static size_t ndrivers, cap;
 
 static int by_name(const void *a, const void *b)
 {
@@ -17,15 +15,33 @@ static int by_name(const void *a, const void *b)
 		      (*(const struct kq_driver *const *)b)->name);
 }
 
+/* Runs before main(): a mistake here is the program's, so it aborts. */
+void kq_driver_register_table(const struct kq_driver *table, size_t n)
+{
+	if (ndrivers + n > cap) {
+		size_t want = (ndrivers + n) * 2;
+		const struct kq_driver **d = realloc(drivers, want * sizeof(*d));
+		if (!d) {
+			fprintf(stderr, "kvmqual: out of memory registering drivers\n");
+			abort();
+		}
+		drivers = d;
+		cap = want;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!table[i].name || !table[i].run || kq_driver_find(table[i].name)) {
+			fprintf(stderr, "kvmqual: driver %s registered twice or incomplete\n",
+				table[i].name ? table[i].name : "(no name)");
+			abort();
+		}
+		drivers[ndrivers++] = &table[i];
+	}
+	qsort(drivers, ndrivers, sizeof(drivers[0]), by_name);
+}
+
 void kq_driver_register(const struct kq_driver *d)
 {
-	if (ndrivers == KQ_MAX_DRIVERS || kq_driver_find(d->name)) {
-		fprintf(stderr, "kvmqual: driver %s registered twice or too many drivers\n",
-			d->name);
-		abort();
-	}
-	drivers[ndrivers++] = d;
-	qsort(drivers, ndrivers, sizeof(drivers[0]), by_name);
+	kq_driver_register_table(d, 1);
 }
 
 const struct kq_driver *kq_driver_find(const char *name)

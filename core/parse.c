@@ -19,6 +19,34 @@ int kq_parse_int(const char *s, int64_t *out)
 	return 0;
 }
 
+int kq_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* File text (sysfs, procfs) ends in a newline and may hold leading zeros
+ * that are not octal. */
+int kq_parse_dec(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno || end == s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int kq_parse_double(const char *s, double *out)
 {
 	char *end;

@@ -69,6 +69,7 @@ void kq_result_diag(struct kq_result *r, const char *fmt, ...)
 	json_array_append_new(json_object_get(r->obj, "diagnostics"), json_string(buf));
 }
 
+/* Keys in kq_stat_names' order (tests/unit/test_stats.c holds them to it). */
 json_t *kq_stats_json(const struct kq_stats *st)
 {
 	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "n", (json_int_t)st->n, "min",

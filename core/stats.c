@@ -4,7 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *a, const void *b)
+const char *const kq_stat_names[] = {"n", "min", "max", "median", "mean", "p99", "stddev", NULL};
+
+bool kq_stat_is_bound(const char *name)
+{
+	for (const char *const *s = kq_stat_names + 1; *s; s++)
+		if (strcmp(*s, name) == 0)
+			return true;
+	return false;
+}
+
+int kq_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return (x > y) - (x < y);
@@ -36,7 +46,7 @@ int kq_stats_compute(const double *v, size_t n, struct kq_stats *out)
 	if (!s)
 		return -1;
 	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
+	qsort(s, n, sizeof(*s), kq_cmp_double);
 
 	/* Welford's update keeps the variance accurate for large cycle counts. */
 	double mean = 0, m2 = 0;

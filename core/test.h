@@ -1,5 +1,6 @@
 /* A declared test (one suite.conf section) and the driver interface.
- * Drivers register themselves with KQ_DRIVER(); the runner looks them up by
+ * Drivers register themselves with KQ_DRIVER_TABLE() (or KQ_DRIVER() for
+ * one); the runner looks them up by
  * the section's `workload` key and validates the workload's own keys against
  * the driver's parameter list before anything runs. */
 #ifndef KQ_CORE_TEST_H
@@ -9,12 +10,10 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "core/result.h"
-#include "vmm/memory.h"
-#include "vmm/vm.h"
+#include "guest/abi.h"
 
 #define KQ_MAX_GROUPS 8
 #define KQ_MAX_PARAMS 32
-#define KQ_MAX_STEPS  64
 #define KQ_MAX_CPUS   256
 #define KQ_MAX_THRESH 8
 
@@ -46,16 +45,20 @@ struct kq_test {
 	bool default_off; /* `default = no`: runs only when selected by name or group */
 	int vcpus;
 	uint64_t mem_bytes;
-	enum kq_backing backing;
-	enum kq_pagesz page_size;
+	/* The vmm's enum kq_backing and enum kq_pagesz (vmm/memory.h, vmm/vm.h):
+	 * core sits beside the vmm, not above it, so it holds them as ints. */
+	int backing;
+	int page_size;
 	enum kq_pin_policy pin;
 	int pin_cpus[KQ_MAX_CPUS];
 	int npin_cpus;
 	double time_limit_s;
-	double time_goal_ms;		       /* adaptive iteration goal per measurement */
-	double quick_time_goal_ms;	       /* used with --quick */
-	char requires[256];		       /* space-separated capability names */
-	char steps[1024];		       /* raw step script, see guest/steps.h */
+	double time_goal_ms;	   /* adaptive iteration goal per measurement */
+	double quick_time_goal_ms; /* used with --quick */
+	char requires[256];	   /* space-separated capability names */
+	char steps[1024];	   /* the step script as written (results.json config) */
+	struct kq_step step_ops[KQ_MAX_STEPS_ABI]; /* parsed once, when the suite loads */
+	int nsteps;
 	struct kq_param params[KQ_MAX_PARAMS]; /* workload-specific keys */
 	int nparams;
 	struct kq_threshold thresholds[KQ_MAX_THRESH];
@@ -94,15 +97,25 @@ struct kq_driver {
 	int (*validate)(const struct kq_test *t, char *err, size_t errlen, const char **key);
 };
 
-void kq_driver_register(const struct kq_driver *d);
+/* The one way drivers enter the registry: a table of rows, each a complete
+ * driver whose `data` points at what that row needs (an exit kind, a
+ * conformance check). A file with one driver registers a table of one. */
+void kq_driver_register_table(const struct kq_driver *table, size_t n);
+void kq_driver_register(const struct kq_driver *d); /* a table of one */
 const struct kq_driver *kq_driver_find(const char *name);
-/* Iterates registered drivers: returns NULL past the end. */
+/* Iterates registered drivers in name order: returns NULL past the end. */
 const struct kq_driver *kq_driver_at(size_t i);
 
+/* Registers a static table (an array, not a pointer) before main() runs. */
+#define KQ_DRIVER_TABLE(table)                                                                     \
+	__attribute__((constructor)) static void kq_register_##table(void)                         \
+	{                                                                                          \
+		kq_driver_register_table(table, sizeof(table) / sizeof((table)[0]));               \
+	}
 #define KQ_DRIVER(var)                                                                             \
 	__attribute__((constructor)) static void kq_register_##var(void)                           \
 	{                                                                                          \
-		kq_driver_register(&var);                                                          \
+		kq_driver_register_table(&var, 1);                                                 \
 	}
 
 /* Workload parameter accessors: the default is returned when the key is absent.

@@ -1,5 +1,5 @@
 /* Conformance checks over the host probes: the logic behind the `probe.*`
- * drivers (probes/drivers.c), kept free of the runner so that tests can feed
+ * drivers, kept free of the runner so that tests can feed
  * recorded trees and parameters directly.
  *
  * Parameters every check accepts (besides its own):
@@ -31,24 +31,32 @@ struct kq_check_out {
 	bool unknown_fails;
 };
 
+typedef void (*kq_check_fn)(const char *root, kq_param_fn get, const void *ctx,
+			    struct kq_check_out *out);
+
+/* What a probe driver's `data` points at: the check behind it. The driver
+ * row (probes/checks.c) holds its name "probe.<check>", summary, KVM need
+ * and parameters (its own, then the common ones). */
 struct kq_check {
-	const char *name;    /* the driver is "probe.<name>" */
-	const char *summary; /* one line */
-	bool needs_kvm;
-	const struct kq_param_spec *params; /* own parameters, NULL-key terminated */
-	void (*run)(const char *root, kq_param_fn get, const void *ctx, struct kq_check_out *out);
+	kq_check_fn run;
 };
 
-const struct kq_check *kq_checks(size_t *n);
-const struct kq_check *kq_check_find(const char *name);
+/* The probe.* drivers, one per check, in table order. */
+const struct kq_driver *kq_checks(size_t *n);
+/* By check name, with or without the "probe." prefix; NULL when unknown. */
+const struct kq_driver *kq_check_find(const char *name);
 
 /* Parameters every check takes (NULL-key terminated). */
 const struct kq_param_spec *kq_check_common_params(void);
 
+/* The driver's run: the check with the test's parameters (probes/drivers.c). */
+void kq_probe_run(const struct kq_driver *d, const struct kq_test *t, const struct kq_run_opts *o,
+		  struct kq_result *res);
+
 /* Runs a check: reads root/enforce/on_unknown through get, fills out
  * (out->evidence and out->notes are new references the caller releases
  * with kq_check_out_free). */
-void kq_check_run(const struct kq_check *c, kq_param_fn get, const void *ctx,
+void kq_check_run(const struct kq_driver *d, kq_param_fn get, const void *ctx,
 		  struct kq_check_out *out);
 void kq_check_out_free(struct kq_check_out *out);
 

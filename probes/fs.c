@@ -1,5 +1,7 @@
 /* Root-relative file reading and the "unknown" marker. */
 #include "probes/fs.h"
+#include "core/parse.h"
+#include "core/path.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -15,9 +17,7 @@
 
 static char record_dir[PATH_MAX];
 
-static void setwhy(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void setwhy(char *why, size_t whylen, const char *fmt, ...)
+void kq_set_why(char *why, size_t whylen, const char *fmt, ...)
 {
 	if (!why || !whylen)
 		return;
@@ -41,21 +41,6 @@ char *kq_fs_path(const char *root, const char *path, char *out, size_t outlen)
 	return out;
 }
 
-static int mkdirs_for(const char *file)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", file);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return 0;
-}
-
 void kq_fs_record_to(const char *dir)
 {
 	if (dir)
@@ -70,7 +55,7 @@ int kq_fs_record_file(const char *path, const void *data, size_t len)
 		return 0;
 	char out[PATH_MAX];
 	int pl = snprintf(out, sizeof(out), "%s%s%s", record_dir, path[0] == '/' ? "" : "/", path);
-	if (pl < 0 || (size_t)pl >= sizeof(out) || mkdirs_for(out) < 0)
+	if (pl < 0 || (size_t)pl >= sizeof(out) || kq_mkdir_parents(out) < 0)
 		return -1;
 	FILE *f = fopen(out, "w");
 	if (!f)
@@ -116,25 +101,25 @@ char *kq_fs_slurp(const char *root, const char *path, size_t *lenp, char *why, s
 	kq_fs_path(root, path, full, sizeof(full));
 	int fd = open(full, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		setwhy(why, whylen, "%s: %s", path, strerror(errno));
+		kq_set_why(why, whylen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
-		setwhy(why, whylen, "%s: %s", path, strerror(errno));
+		kq_set_why(why, whylen, "%s: %s", path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		setwhy(why, whylen, "%s: %s", path,
-		       S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+		kq_set_why(why, whylen, "%s: %s", path,
+			   S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
 		close(fd);
 		return NULL;
 	}
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap + 1);
 	if (!buf) {
-		setwhy(why, whylen, "%s: out of memory", path);
+		kq_set_why(why, whylen, "%s: out of memory", path);
 		close(fd);
 		return NULL;
 	}
@@ -153,7 +138,7 @@ char *kq_fs_slurp(const char *root, const char *path, size_t *lenp, char *why, s
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			setwhy(why, whylen, "%s: %s", path, strerror(errno));
+			kq_set_why(why, whylen, "%s: %s", path, strerror(errno));
 			free(buf);
 			close(fd);
 			return NULL;
@@ -165,7 +150,7 @@ char *kq_fs_slurp(const char *root, const char *path, size_t *lenp, char *why, s
 	close(fd);
 	buf[len] = '\0';
 	if (strlen(buf) != len) {
-		setwhy(why, whylen, "%s: binary content (NUL byte)", path);
+		kq_set_why(why, whylen, "%s: binary content (NUL byte)", path);
 		free(buf);
 		return NULL;
 	}
@@ -219,21 +204,15 @@ static void shown(const char *s, char *out, size_t outlen)
 
 int kq_parse_i64(const char *s, long long *out, char *why, size_t whylen)
 {
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!*s) {
-		setwhy(why, whylen, "empty");
+	int64_t v;
+	if (!s[strspn(s, " \t\n")]) {
+		kq_set_why(why, whylen, "empty");
 		return -1;
 	}
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	while (isspace((unsigned char)*end))
-		end++;
-	if (end == s || *end || errno) {
+	if (kq_parse_dec(s, &v) < 0) {
 		char sh[64];
-		shown(s, sh, sizeof(sh));
-		setwhy(why, whylen, "not an integer: '%s'", sh);
+		shown(s + strspn(s, " \t\n"), sh, sizeof(sh));
+		kq_set_why(why, whylen, "not an integer: '%s'", sh);
 		return -1;
 	}
 	*out = v;
@@ -244,31 +223,26 @@ int kq_parse_bool(const char *s, bool *out, char *why, size_t whylen)
 {
 	while (isspace((unsigned char)*s))
 		s++;
-	static const char *yes[] = {"Y", "1", "yes", "on", "y", "true"};
-	static const char *no[] = {"N", "0", "no", "off", "n", "false"};
 	char w[16];
 	size_t n = strcspn(s, " \t\n");
 	if (n == 0) {
-		setwhy(why, whylen, "empty");
+		kq_set_why(why, whylen, "empty");
 		return -1;
 	}
 	if (n < sizeof(w) && !s[n + strspn(s + n, " \t\n")]) {
 		memcpy(w, s, n);
 		w[n] = '\0';
-		for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-			if (strcasecmp(w, yes[i]) == 0) {
-				*out = true;
-				return 0;
-			}
-			if (strcasecmp(w, no[i]) == 0) {
-				*out = false;
-				return 0;
-			}
+		/* Module parameters say Y or N. */
+		if (kq_parse_yes_no(w, out) == 0)
+			return 0;
+		if (n == 1 && (*w == 'Y' || *w == 'y' || *w == 'N' || *w == 'n')) {
+			*out = *w == 'Y' || *w == 'y';
+			return 0;
 		}
 	}
 	char sh[64];
 	shown(s, sh, sizeof(sh));
-	setwhy(why, whylen, "not a boolean: '%s'", sh);
+	kq_set_why(why, whylen, "not a boolean: '%s'", sh);
 	return -1;
 }
 
@@ -281,9 +255,9 @@ int kq_parse_choice(const char *s, char *sel, size_t sellen, char *why, size_t w
 		char sh[64];
 		shown(s, sh, sizeof(sh));
 		if (*s)
-			setwhy(why, whylen, "no [selected] choice in '%s'", sh);
+			kq_set_why(why, whylen, "no [selected] choice in '%s'", sh);
 		else
-			setwhy(why, whylen, "empty");
+			kq_set_why(why, whylen, "empty");
 		return -1;
 	}
 	snprintf(sel, sellen, "%.*s", (int)(c - o - 1), o + 1);
@@ -383,7 +357,7 @@ int kq_fs_list(const char *root, const char *dir, char ***names, char *why, size
 	*names = NULL;
 	DIR *d = opendir(full);
 	if (!d) {
-		setwhy(why, whylen, "%s: %s", dir, strerror(errno));
+		kq_set_why(why, whylen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	int n = 0, cap = 0;

@@ -36,6 +36,10 @@ void kq_text_sanitize(char *s);
 ssize_t kq_fs_read(const char *root, const char *path, char *buf, size_t len, char *why,
 		   size_t whylen);
 
+/* Formats a reason into why (either may be NULL/0: then nothing). */
+void kq_set_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Parsers for typical sysfs text; they return 0 on success and -1 with why
  * set ("empty", "not an integer: 'x1'", ...). */
 int kq_parse_i64(const char *s, long long *out, char *why, size_t whylen);

@@ -4,6 +4,8 @@
 #include "probes/cpuid.h"
 #include "probes/fs.h"
 #include "probes/kvm_caps.h"
+#include "vmm/err.h"
+#include "vmm/kvm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,42 +52,28 @@ static json_t *msr_list(int fd, unsigned long req, const char *name)
 
 static json_t *supported_cpuid(int fd)
 {
-	int n = 128;
-	for (int tries = 0; tries < 6; tries++, n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)n * sizeof(c->entries[0]));
-		if (!c)
-			return kq_unknown("KVM_GET_SUPPORTED_CPUID: out of memory");
-		c->nent = (__u32)n;
-		if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
-			int e = errno;
-			free(c);
-			if (e == E2BIG)
-				continue;
-			return kq_unknown("KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
-		}
-		struct kq_cpuid t = {0};
-		for (__u32 i = 0; i < c->nent; i++) {
-			struct kq_cpuid_entry e = {c->entries[i].function, c->entries[i].index,
-						   c->entries[i].eax,	   c->entries[i].ebx,
-						   c->entries[i].ecx,	   c->entries[i].edx};
-			kq_cpuid_add(&t, &e);
-		}
-		free(c);
-		json_t *leaves = json_array();
-		for (size_t i = 0; i < t.n; i++) {
-			char b[128];
-			snprintf(b, sizeof(b),
-				 "0x%08x 0x%02x: eax=0x%08x ebx=0x%08x ecx=0x%08x edx=0x%08x",
-				 t.e[i].fn, t.e[i].idx, t.e[i].eax, t.e[i].ebx, t.e[i].ecx,
-				 t.e[i].edx);
-			json_array_append_new(leaves, json_string(b));
-		}
-		json_t *o = json_pack("{s:i,s:o,s:o}", "entries", (int)t.n, "features",
-				      kq_cpuid_features(&t), "leaves", leaves);
-		kq_cpuid_free(&t);
-		return o;
+	struct kvm_cpuid2 *c;
+	if (kq_kvm_get_supported_cpuid(fd, &c) < 0)
+		return kq_unknown("%s", kq_err());
+	struct kq_cpuid t = {0};
+	for (__u32 i = 0; i < c->nent; i++) {
+		struct kq_cpuid_entry e = {c->entries[i].function, c->entries[i].index,
+					   c->entries[i].eax,	   c->entries[i].ebx,
+					   c->entries[i].ecx,	   c->entries[i].edx};
+		kq_cpuid_add(&t, &e);
 	}
-	return kq_unknown("KVM_GET_SUPPORTED_CPUID: more than %d entries", n);
+	free(c);
+	json_t *leaves = json_array();
+	for (size_t i = 0; i < t.n; i++) {
+		char b[128];
+		snprintf(b, sizeof(b), "0x%08x 0x%02x: eax=0x%08x ebx=0x%08x ecx=0x%08x edx=0x%08x",
+			 t.e[i].fn, t.e[i].idx, t.e[i].eax, t.e[i].ebx, t.e[i].ecx, t.e[i].edx);
+		json_array_append_new(leaves, json_string(b));
+	}
+	json_t *o = json_pack("{s:i,s:o,s:o}", "entries", (int)t.n, "features",
+			      kq_cpuid_features(&t), "leaves", leaves);
+	kq_cpuid_free(&t);
+	return o;
 }
 
 /* The ioctl part: what kvmqual/kvm.json holds in a recorded tree. */

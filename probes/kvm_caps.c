@@ -1,5 +1,6 @@
 /* The table of KVM capabilities the suite uses, and the `requires` checker. */
 #include "probes/kvm_caps.h"
+#include "probes/fs.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -178,18 +179,6 @@ long kq_kvm_cap_value(int fd, const struct kq_kvm_cap *c)
 	return r < 0 ? -1 : r;
 }
 
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	if (!why || !whylen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 int kq_kvm_caps_check(int fd, const char *list, char *why, size_t whylen)
 {
 	if (why && whylen)
@@ -207,7 +196,7 @@ int kq_kvm_caps_check(int fd, const char *list, char *why, size_t whylen)
 		if (len >= sizeof(name)) {
 			char shown[64];
 			snprintf(shown, sizeof(shown), "%.*s...", 48, p);
-			set_why(why, whylen, "unknown capability %s", shown);
+			kq_set_why(why, whylen, "unknown capability %s", shown);
 			return 0;
 		}
 		memcpy(name, p, len);
@@ -215,18 +204,20 @@ int kq_kvm_caps_check(int fd, const char *list, char *why, size_t whylen)
 		p += len;
 		const struct kq_kvm_cap *c = kq_kvm_cap_by_name(name);
 		if (!c) {
-			set_why(why, whylen, "unknown capability %s", name);
+			kq_set_why(why, whylen, "unknown capability %s", name);
 			return 0;
 		}
 		long v = kq_kvm_cap_value(fd, c);
 		if (v < 0) {
 			int e = errno;
-			set_why(why, whylen, "KVM_CHECK_EXTENSION(%s): %s", c->kernel, strerror(e));
+			kq_set_why(why, whylen, "KVM_CHECK_EXTENSION(%s): %s", c->kernel,
+				   strerror(e));
 			errno = e;
 			return -1;
 		}
 		if (v == 0) {
-			set_why(why, whylen, "missing KVM capability %s (%s)", c->name, c->kernel);
+			kq_set_why(why, whylen, "missing KVM capability %s (%s)", c->name,
+				   c->kernel);
 			return 0;
 		}
 	}

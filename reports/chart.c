@@ -1,4 +1,5 @@
 #include "reports/chart_plot.h"
+#include "core/path.h"
 #include "reports/cli.h"
 #include "reports/results_load.h"
 
@@ -195,12 +196,6 @@ void kq_gp_str(struct kq_buf *b, const char *s)
 			kq_buf_putc(b, *s);
 	}
 	kq_buf_putc(b, '\'');
-}
-
-void kq_tsv_field(FILE *f, const char *s)
-{
-	for (; s && *s; s++)
-		fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
 }
 
 const char *kq_run_color(size_t i)
@@ -543,7 +538,7 @@ static int render_kinds(const struct kq_runset *rs, const struct kq_chart_kind *
 		return 0;
 	p.max_charts = o->max_per_kind ? o->max_per_kind : 12;
 	p.max_series = o->max_series ? o->max_series : 8;
-	if (o->png && (!o->png_dir || kq_cli_mkdir_p(o->png_dir) != 0)) {
+	if (o->png && (!o->png_dir || kq_mkdir_p(o->png_dir) != 0)) {
 		snprintf(err, errlen, "%s: cannot create the chart folder: %s",
 			 o->png_dir ? o->png_dir : "(none)", strerror(errno));
 		return -1;
@@ -687,4 +682,9 @@ void kq_charts_free(struct kq_charts *c)
 	free(c->v);
 	free(c->error);
 	memset(c, 0, sizeof(*c));
+}
+void kq_tsv_field(FILE *f, const char *s)
+{
+	for (; s && *s; s++)
+		fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/stats.h"
 #include "reports/results_load.h"
 
 #define SEP	   "\x1f"
@@ -94,12 +95,6 @@ static const char *line_rest(const char *key)
 	return p ? p : key;
 }
 
-static int cmp_double(const void *pa, const void *pb)
-{
-	double a = *(const double *)pa, b = *(const double *)pb;
-	return (a > b) - (a < b);
-}
-
 /* "A: pio (handled in userspace)" or "A: memory.first-touch [backing=anon]" */
 static void line_title(struct kq_buf *t, const struct kq_runset *rs, const struct kq_pool *pool,
 		       const struct collect *c, bool kinds)
@@ -156,7 +151,7 @@ static int render_chart(const struct kq_runset *rs, struct kq_plotter *p, struct
 	for (size_t i = first; i < first + count; i++) {
 		struct kq_pool *pool =
 		    kq_pools_find(&c->pools, json_string_value(json_array_get(keys, i)));
-		qsort(pool->samples, pool->n, sizeof(double), cmp_double);
+		qsort(pool->samples, pool->n, sizeof(double), kq_cmp_double);
 		if (pool->n && pool->samples[0] > 0 && pool->samples[0] < lo)
 			lo = pool->samples[0];
 		if (pool->n && pool->samples[pool->n - 1] > hi)

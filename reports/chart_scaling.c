@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/stats.h"
 #include "reports/results_load.h"
 
 #define SEP "\x1f"
@@ -93,7 +94,7 @@ static bool has_data(const struct kq_runset *rs)
 static int cmp_real(const void *pa, const void *pb)
 {
 	double a = json_real_value(*(json_t *const *)pa), b = json_real_value(*(json_t *const *)pb);
-	return (a > b) - (a < b);
+	return kq_cmp_double(&a, &b);
 }
 
 static void line_title(struct kq_buf *t, const struct kq_runset *rs, const struct kq_pool *pool)

@@ -35,34 +35,6 @@ int kq_cli_formats(const char *s, char *err, size_t errlen)
 	return set;
 }
 
-int kq_cli_mkdir_p(const char *dir)
-{
-	char *d = strdup(dir);
-	if (!d)
-		return -1;
-	for (char *c = d + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		if (mkdir(d, 0755) != 0 && errno != EEXIST) {
-			free(d);
-			return -1;
-		}
-		*c = '/';
-	}
-	int rc = 0;
-	if (mkdir(d, 0755) != 0) {
-		struct stat st;
-		if (errno != EEXIST || stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			if (errno == EEXIST)
-				errno = ENOTDIR;
-			rc = -1;
-		}
-	}
-	free(d);
-	return rc;
-}
-
 char *kq_cli_path_join(const char *dir, const char *name)
 {
 	char *s = NULL;
@@ -103,28 +75,4 @@ int kq_cli_write(const struct kq_buf *b, const char *path, char *err, size_t err
 		return 0;
 	}
 	return kq_buf_save(b, path, err, errlen);
-}
-
-bool kq_cli_double(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno || !isfinite(v))
-		return false;
-	*out = v;
-	return true;
-}
-
-bool kq_cli_u64(const char *s, unsigned long long *out)
-{
-	char *end;
-	errno = 0;
-	if (*s == '-' || !*s)
-		return false;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (*end || errno)
-		return false;
-	*out = v;
-	return true;
 }

@@ -11,16 +11,11 @@ enum { KQ_FMT_HTML = 1, KQ_FMT_MD = 2 };
 
 /* "html,md" -> bit set; -1 with a message naming the bad word. */
 int kq_cli_formats(const char *s, char *err, size_t errlen);
-/* mkdir -p. Returns 0 or -1 (errno set). */
-int kq_cli_mkdir_p(const char *dir);
 /* DIR/NAME (malloc'd). */
 char *kq_cli_path_join(const char *dir, const char *name);
 /* The folder holding PATH_OR_DIR's results.json (malloc'd). */
 char *kq_cli_results_dir(const char *path_or_dir);
 /* Writes B to PATH, or to stdout when PATH is "-". Returns 0 or -1, message in err. */
 int kq_cli_write(const struct kq_buf *b, const char *path, char *err, size_t errlen);
-/* Parses a finite double / an unsigned integer option value. */
-bool kq_cli_double(const char *s, double *out);
-bool kq_cli_u64(const char *s, unsigned long long *out);
 
 #endif

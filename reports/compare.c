@@ -38,11 +38,6 @@ enum kq_better kq_metric_direction(const json_t *metric)
 	return KQ_NO_DIRECTION;
 }
 
-const char *kq_better_name(enum kq_better b)
-{
-	return b == KQ_LOWER_BETTER ? "lower" : b == KQ_HIGHER_BETTER ? "higher" : "none";
-}
-
 const char *kq_verdict_name(enum kq_verdict v)
 {
 	static const char *n[] = {"same", "better", "worse", "changed", "missing", "added"};

@@ -25,7 +25,6 @@ enum kq_better { KQ_LOWER_BETTER, KQ_HIGHER_BETTER, KQ_NO_DIRECTION };
  * for rates (a unit ending in "/s"); labels.better = "lower" | "higher"
  * overrides; anything else has no direction and is never gated. */
 enum kq_better kq_metric_direction(const json_t *metric);
-const char *kq_better_name(enum kq_better b);
 
 enum kq_verdict {
 	KQ_V_SAME,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parse.h"
+#include "core/path.h"
 #include "reports/chart.h"
 #include "reports/cli.h"
 #include "reports/compare.h"
@@ -60,7 +62,7 @@ int kq_compare_main(int argc, char **argv)
 	int formats = KQ_FMT_HTML | KQ_FMT_MD, c;
 	bool format_given = false;
 	char err[1024];
-	unsigned long long u;
+	uint64_t u;
 	const char **globs = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*globs));
 	size_t nglobs = 0;
 	int rc = 2;
@@ -74,7 +76,7 @@ int kq_compare_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (!kq_cli_double(optarg, &o.threshold_pct) || o.threshold_pct < 0) {
+			if (kq_parse_double(optarg, &o.threshold_pct) < 0 || o.threshold_pct < 0) {
 				fprintf(
 				    stderr,
 				    "kvmqual %s: --threshold: \"%s\" is not a percentage >= 0\n",
@@ -83,7 +85,7 @@ int kq_compare_main(int argc, char **argv)
 			}
 			break;
 		case 'a':
-			if (!kq_cli_double(optarg, &o.alpha) || o.alpha <= 0 || o.alpha >= 1) {
+			if (kq_parse_double(optarg, &o.alpha) < 0 || o.alpha <= 0 || o.alpha >= 1) {
 				fprintf(stderr, "kvmqual %s: --alpha: \"%s\" is not in (0, 1)\n",
 					prog, optarg);
 				goto out;
@@ -104,7 +106,7 @@ int kq_compare_main(int argc, char **argv)
 			format_given = true;
 			break;
 		case 's':
-			if (!kq_cli_u64(optarg, &u)) {
+			if (kq_parse_u64(optarg, &u) < 0) {
 				fprintf(stderr,
 					"kvmqual %s: --seed: \"%s\" is not an unsigned integer\n",
 					prog, optarg);
@@ -113,7 +115,7 @@ int kq_compare_main(int argc, char **argv)
 			o.seed = u;
 			break;
 		case 'r':
-			if (!kq_cli_u64(optarg, &u) || u < 100 || u > 1000000) {
+			if (kq_parse_u64(optarg, &u) < 0 || u < 100 || u > 1000000) {
 				fprintf(stderr,
 					"kvmqual %s: --resamples: \"%s\" is not in 100..1000000\n",
 					prog, optarg);
@@ -174,7 +176,7 @@ int kq_compare_main(int argc, char **argv)
 		    .png = formats & KQ_FMT_MD,
 		    .png_dir = png_dir,
 		};
-		if (!png_dir || kq_cli_mkdir_p(out_dir) != 0) {
+		if (!png_dir || kq_mkdir_p(out_dir) != 0) {
 			fprintf(stderr, "kvmqual %s: %s: %s\n", prog, out_dir, strerror(errno));
 			rc = 2;
 		} else if (kq_charts_render(&rs, &co, &charts, err, sizeof(err)) != 0) {

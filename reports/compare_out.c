@@ -15,6 +15,8 @@ static void pct(struct kq_buf *b, double d)
 		kq_buf_puts(b, "n/a");
 	else if (isinf(d))
 		kq_buf_puts(b, d > 0 ? "+inf%" : "-inf%");
+	else if (fabs(d) >= 1e5) /* samples near the limits of a double */
+		kq_buf_printf(b, "%+.3g%%", d);
 	else
 		kq_buf_printf(b, "%+.1f%%", d);
 }
@@ -33,7 +35,8 @@ static void pval(struct kq_buf *b, const struct kq_cmp_delta *d)
 
 static void ci(struct kq_buf *b, const struct kq_cmp_delta *d)
 {
-	if (!d->has_ci) {
+	/* Medians of samples near DBL_MAX overflow: no interval to show. */
+	if (!d->has_ci || isnan(d->ci_lo) || isnan(d->ci_hi)) {
 		kq_buf_puts(b, "n/a");
 		return;
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
 #include "reports/cli.h"
 #include "reports/db.h"
 
@@ -148,7 +149,7 @@ int kq_db_sqlite_open(struct kq_db *db, const char *path, char *err, size_t errl
 	db->be = &sqlite_backend;
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (kq_cli_mkdir_p(dir) != 0) {
+		if (kq_mkdir_p(dir) != 0) {
 			snprintf(err, errlen, "%s: cannot create its folder %s: %s", path, dir,
 				 strerror(errno));
 			free(dir);

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/stats.h"
 #include "reports/results_load.h"
 
 const char *kq_test_suite(const json_t *test)
@@ -359,13 +360,8 @@ void kq_export_csv(const struct kq_run *r, struct kq_buf *out)
 			kq_buf_csv(out, kq_buf_str(&l));
 			kq_buf_free(&l);
 			json_t *s = json_object_get(m, "stats");
-			csv_num(out, s, "n");
-			csv_num(out, s, "min");
-			csv_num(out, s, "max");
-			csv_num(out, s, "median");
-			csv_num(out, s, "mean");
-			csv_num(out, s, "p99");
-			csv_num(out, s, "stddev");
+			for (const char *const *k = kq_stat_names; *k; k++)
+				csv_num(out, s, *k);
 			csv_num(out, m, "value");
 			kq_buf_puts(out, "\r\n");
 		}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
 #include "reports/chart.h"
 #include "reports/chart_plot.h"
 #include "reports/cli.h"
@@ -198,7 +199,7 @@ static int write_html(const struct kq_fleet *f, const char *dir)
 	struct kq_runset none = {.n = 0};
 	struct kq_charts charts;
 	struct kq_chart_opts co = {.svg = true};
-	if (kq_cli_mkdir_p(dir) != 0) {
+	if (kq_mkdir_p(dir) != 0) {
 		fprintf(stderr, "kvmqual fleet: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parse.h"
+#include "core/path.h"
 #include "reports/chart.h"
 #include "reports/chart_plot.h"
 #include "reports/cli.h"
@@ -127,7 +129,7 @@ static const struct kq_chart_kind hist_kind = {
 static int write_out(const struct kq_history *h, const struct kq_buf *text, const char *dir)
 {
 	char err[1024];
-	if (kq_cli_mkdir_p(dir) != 0) {
+	if (kq_mkdir_p(dir) != 0) {
 		fprintf(stderr, "kvmqual history: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
@@ -194,7 +196,8 @@ int kq_history_main(int argc, char **argv)
 			out = optarg;
 			break;
 		case 'a':
-			if (!kq_cli_double(optarg, &cp.alpha) || cp.alpha <= 0 || cp.alpha >= 1) {
+			if (kq_parse_double(optarg, &cp.alpha) != 0 || cp.alpha <= 0 ||
+			    cp.alpha >= 1) {
 				fprintf(stderr,
 					"kvmqual history: --alpha: \"%s\" is not in (0, 1)\n",
 					optarg);

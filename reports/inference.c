@@ -43,12 +43,6 @@ size_t kq_rng_below(struct kq_rng *r, size_t n)
 	return (size_t)(((unsigned __int128)kq_rng_next(r) * n) >> 64);
 }
 
-static int cmp_double(const void *pa, const void *pb)
-{
-	double a = *(const double *)pa, b = *(const double *)pb;
-	return (a > b) - (a < b);
-}
-
 struct tagged {
 	double v;
 	int from_a;
@@ -204,8 +198,8 @@ int kq_bootstrap_median_diff(const double *a, size_t na, const double *b, size_t
 		goto out;
 	memcpy(sa, a, na * sizeof(*sa));
 	memcpy(sb, b, nb * sizeof(*sb));
-	qsort(sa, na, sizeof(*sa), cmp_double);
-	qsort(sb, nb, sizeof(*sb), cmp_double);
+	qsort(sa, na, sizeof(*sa), kq_cmp_double);
+	qsort(sb, nb, sizeof(*sb), kq_cmp_double);
 
 	/* Drawing indices into the sorted copies is the same as drawing into
 	 * the originals after a fixed relabelling; it keeps each resample's
@@ -221,7 +215,7 @@ int kq_bootstrap_median_diff(const double *a, size_t na, const double *b, size_t
 			cb[kq_rng_below(&rng, nb)]++;
 		diffs[r] = median_from_counts(sb, cb, nb) - median_from_counts(sa, ca, na);
 	}
-	qsort(diffs, reps, sizeof(*diffs), cmp_double);
+	qsort(diffs, reps, sizeof(*diffs), kq_cmp_double);
 	*lo = kq_percentile_sorted(diffs, reps, 100 * (1 - level) / 2);
 	*hi = kq_percentile_sorted(diffs, reps, 100 * (1 + level) / 2);
 	rc = 0;

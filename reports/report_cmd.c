@@ -1,5 +1,6 @@
 /* kvmqual report RESULTS_DIR [--out DIR] [--format html,md] */
 #include "reports/report_cmd.h"
+#include "core/path.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -90,7 +91,7 @@ int kq_report_main(int argc, char **argv)
 		fprintf(stderr, "kvmqual %s: out of memory\n", prog);
 		goto out;
 	}
-	if (kq_cli_mkdir_p(dir) != 0) {
+	if (kq_mkdir_p(dir) != 0) {
 		fprintf(stderr, "kvmqual %s: %s: %s\n", prog, dir, strerror(errno));
 		goto out;
 	}

@@ -1,4 +1,5 @@
 #include "reports/results_load.h"
+#include "core/stats.h"
 
 #include <errno.h>
 #include <math.h>
@@ -95,64 +96,98 @@ static void pop(struct checker *c, size_t old)
 	c->path[old] = '\0';
 }
 
-enum want { W_OBJ, W_ARR, W_STR, W_NUM, W_INT, W_BOOL, W_NUM_OR_NULL, W_SCALAR };
-
-static bool is_want(const json_t *v, enum want w)
+static const char *want_name(char fmt)
 {
-	switch (w) {
-	case W_OBJ:
-		return json_is_object(v);
-	case W_ARR:
-		return json_is_array(v);
-	case W_STR:
-		return json_is_string(v);
-	case W_NUM:
-		return json_is_number(v);
-	case W_INT:
-		return json_is_integer(v);
-	case W_BOOL:
-		return json_is_boolean(v);
-	case W_NUM_OR_NULL:
-		return json_is_number(v) || json_is_null(v);
-	case W_SCALAR:
-		return json_is_string(v) || json_is_number(v) || json_is_boolean(v);
+	switch (fmt) {
+	case 's':
+		return "a string";
+	case 'F':
+		return "a number";
+	case 'I':
+		return "an integer";
+	case 'b':
+		return "a boolean";
+	case 'o':
+		return "an object";
+	case 'a':
+		return "an array";
 	}
-	return false;
+	return "?";
 }
 
-static const char *want_name(enum want w)
+/* The unpack format letter of each key of a flat object format
+ * ("{s:s, s?F, s?o}"): keys[i] gets the letter of the i-th value. */
+static size_t fmt_letters(const char *fmt, char *letters, size_t max, int *pos)
 {
-	static const char *names[] = {
-	    "an object",  "an array",  "a string",	   "a number",
-	    "an integer", "a boolean", "a number or null", "a string, number or boolean"};
-	return names[w];
+	size_t n = 0;
+	for (const char *f = fmt; *f && n < max; f++)
+		if ((f[0] == ':' || f[0] == '?') && f[-1] == 's') {
+			pos[n] = (int)(f + 1 - fmt);
+			letters[n++] = f[1];
+		}
+	return n;
 }
 
-/* Checks obj[key]: returns it when present and of the wanted type, NULL
- * otherwise (reporting a missing required field or a wrong type). */
-static json_t *field(struct checker *c, const json_t *obj, const char *key, enum want w,
-		     bool required)
+/* Checks obj against a flat json_unpack format whose keys are the const
+ * char * arguments and whose values are pointers ('s': const char **,
+ * 'F': double *, 'I': json_int_t *, 'b': int *, 'o': json_t **). jansson
+ * does the checking; on failure the message names the field. An 'o' value
+ * listed in want_obj or want_arr (by key) must also be an object or array. */
+static int unpack(struct checker *c, json_t *obj, const char *fmt, ...)
 {
+	json_error_t je;
+	va_list ap;
+	if (c->failed)
+		return -1;
+	va_start(ap, fmt);
+	int rc = json_vunpack_ex(obj, &je, 0, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		return 0;
+	/* The key at or before the error's position in the format. */
+	char letters[32];
+	int pos[32];
+	size_t n = fmt_letters(fmt, letters, 32, pos), k = 0;
+	while (k + 1 < n && pos[k + 1] <= je.position)
+		k++;
+	const char *key = NULL;
+	va_start(ap, fmt);
+	for (size_t i = 0; i <= k && i < n; i++) {
+		key = va_arg(ap, const char *);
+		(void)va_arg(ap, void *);
+	}
+	va_end(ap);
+	if (!key) {
+		fail(c, "%s", je.text);
+		return -1;
+	}
 	json_t *v = json_object_get(obj, key);
 	size_t old = push_key(c, key);
-	if (!v) {
-		if (required)
-			fail(c, "required field is missing");
-		pop(c, old);
-		return NULL;
-	}
-	if (!is_want(v, w)) {
-		fail(c, "expected %s, got %s", want_name(w), type_name(v));
-		pop(c, old);
-		return NULL;
-	}
+	if (!v)
+		fail(c, "required field is missing");
+	else
+		fail(c, "expected %s, got %s", want_name(letters[k]), type_name(v));
 	pop(c, old);
+	return -1;
+}
+
+/* An optional member that must be of one JSON type when present. */
+static json_t *member(struct checker *c, json_t *obj, const char *key, json_type type,
+		      const char *what)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v && json_typeof(v) != type && !c->failed) {
+		size_t old = push_key(c, key);
+		fail(c, "expected %s, got %s", what, type_name(v));
+		pop(c, old);
+		return NULL;
+	}
 	return v;
 }
 
-static void check_str_array(struct checker *c, const json_t *obj, const char *key, bool required)
+static void check_str_array(struct checker *c, json_t *obj, const char *key)
 {
-	json_t *a = field(c, obj, key, W_ARR, required);
+	json_t *a = member(c, obj, key, JSON_ARRAY, "an array");
 	size_t i;
 	json_t *v;
 	if (!a)
@@ -168,53 +203,106 @@ static void check_str_array(struct checker *c, const json_t *obj, const char *ke
 	pop(c, o1);
 }
 
-static void check_enum(struct checker *c, const json_t *obj, const char *key,
-		       const char *const *allowed, bool required)
+static void check_enum(struct checker *c, const char *key, const char *v,
+		       const char *const *allowed)
 {
-	json_t *v = field(c, obj, key, W_STR, required);
-	if (!v)
-		return;
 	for (const char *const *a = allowed; *a; a++)
-		if (strcmp(json_string_value(v), *a) == 0)
+		if (strcmp(v, *a) == 0)
 			return;
 	size_t old = push_key(c, key);
-	fail(c, "unexpected value \"%s\"", json_string_value(v));
+	fail(c, "unexpected value \"%s\"", v);
 	pop(c, old);
 }
 
-static void check_nonneg(struct checker *c, const json_t *obj, const char *key, enum want w,
-			 bool required)
+static void check_nonneg(struct checker *c, const char *key, bool present, double v)
 {
-	json_t *v = field(c, obj, key, w, required);
-	if (v && json_number_value(v) < 0) {
+	if (present && v < 0) {
 		size_t old = push_key(c, key);
 		fail(c, "must not be negative");
 		pop(c, old);
 	}
 }
 
-static void check_metric(struct checker *c, const json_t *m)
+/* Two doubles written by this tool (17 significant digits) read back
+ * equal; a hand-edited file may round: allow a relative 1e-9. */
+static bool agrees(double a, double b)
 {
-	static const char *stat_keys[] = {"min", "max", "median", "mean", "p99", "stddev", NULL};
-	json_t *labels, *stats, *samples;
-	const char *k;
+	if (a == b || (isnan(a) && isnan(b)))
+		return true;
+	return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+}
+
+/* Statistics and samples must tell the same story where both are given. */
+static void check_stats_agree(struct checker *c, json_t *stats, json_t *samples)
+{
+	size_t n = json_array_size(samples), i;
+	json_int_t sn = json_integer_value(json_object_get(stats, "n"));
 	json_t *v;
+	if ((json_int_t)n != sn) {
+		size_t o = push_key(c, "stats");
+		push_key(c, "n");
+		fail(c, "%lld, but \"samples\" holds %zu values", (long long)sn, n);
+		pop(c, o);
+		return;
+	}
+	if (n == 0)
+		return;
+	double *d = malloc(n * sizeof(*d));
+	struct kq_stats st;
+	if (!d)
+		return;
+	json_array_foreach(samples, i, v) d[i] = json_number_value(v);
+	int rc = kq_stats_compute(d, n, &st);
+	free(d);
+	if (rc != 0)
+		return;
+	const struct {
+		const char *key;
+		double want;
+	} check[] = {{"min", st.min}, {"max", st.max}, {"median", st.median}};
+	for (size_t k = 0; k < sizeof(check) / sizeof(check[0]); k++) {
+		double got = json_number_value(json_object_get(stats, check[k].key));
+		if (!agrees(got, check[k].want)) {
+			size_t o = push_key(c, "stats");
+			push_key(c, check[k].key);
+			fail(c, "%.17g, but the samples give %.17g", got, check[k].want);
+			pop(c, o);
+			return;
+		}
+	}
+}
+
+static void check_metric(struct checker *c, json_t *m)
+{
+	const char *name, *unit;
+	json_t *labels = NULL, *stats = NULL, *samples = NULL, *value = NULL, *v;
+	const char *k;
 	size_t i;
 
-	field(c, m, "name", W_STR, true);
-	field(c, m, "unit", W_STR, true);
-	labels = field(c, m, "labels", W_OBJ, false);
+	if (unpack(c, m, "{s:s, s:s, s?o, s?o, s?o, s?o}", "name", &name, "unit", &unit, "labels",
+		   &labels, "stats", &stats, "samples", &samples, "value", &value) < 0)
+		return;
+	labels = member(c, m, "labels", JSON_OBJECT, "an object");
+	stats = member(c, m, "stats", JSON_OBJECT, "an object");
+	samples = member(c, m, "samples", JSON_ARRAY, "an array");
+	if (value && !json_is_number(value) && !c->failed) {
+		size_t o = push_key(c, "value");
+		fail(c, "expected a number, got %s", type_name(value));
+		pop(c, o);
+	}
 	if (labels) {
 		size_t o1 = push_key(c, "labels");
 		json_object_foreach(labels, k, v)
 		{
-			field(c, labels, k, W_SCALAR, true);
+			if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v)) {
+				size_t o2 = push_key(c, k);
+				fail(c, "expected a string, number or boolean, got %s",
+				     type_name(v));
+				pop(c, o2);
+			}
 		}
 		pop(c, o1);
 	}
-	stats = field(c, m, "stats", W_OBJ, false);
-	samples = field(c, m, "samples", W_ARR, false);
-	json_t *value = field(c, m, "value", W_NUM, false);
 	if (c->failed)
 		return;
 	if (value && (stats || samples)) {
@@ -237,57 +325,72 @@ static void check_metric(struct checker *c, const json_t *m)
 		pop(c, o);
 		return;
 	}
-	if (stats) {
-		size_t o1 = push_key(c, "stats");
-		check_nonneg(c, stats, "n", W_INT, true);
-		for (const char **s = stat_keys; *s; s++)
-			field(c, stats, *s, W_NUM, true);
-		pop(c, o1);
-		o1 = push_key(c, "samples");
-		json_array_foreach(samples, i, v)
-		{
-			if (!json_is_number(v)) {
-				size_t o2 = push_idx(c, i);
-				fail(c, "expected a number, got %s", type_name(v));
-				pop(c, o2);
-				break;
-			}
+	if (!stats)
+		return;
+	json_int_t n;
+	double x;
+	size_t o1 = push_key(c, "stats");
+	/* kq_stat_names: n, then the six statistics. */
+	unpack(c, stats, "{s:I, s:F, s:F, s:F, s:F, s:F, s:F}", kq_stat_names[0], &n,
+	       kq_stat_names[1], &x, kq_stat_names[2], &x, kq_stat_names[3], &x, kq_stat_names[4],
+	       &x, kq_stat_names[5], &x, kq_stat_names[6], &x);
+	if (!c->failed)
+		check_nonneg(c, "n", true, (double)n);
+	pop(c, o1);
+	o1 = push_key(c, "samples");
+	json_array_foreach(samples, i, v)
+	{
+		if (!json_is_number(v)) {
+			size_t o2 = push_idx(c, i);
+			fail(c, "expected a number, got %s", type_name(v));
+			pop(c, o2);
+			break;
 		}
-		pop(c, o1);
 	}
+	pop(c, o1);
+	if (!c->failed)
+		check_stats_agree(c, stats, samples);
 }
 
-static void check_test(struct checker *c, const json_t *t)
+static void check_test(struct checker *c, json_t *t)
 {
 	static const char *statuses[] = {"pass", "fail", "skip", NULL};
-	json_t *name = field(c, t, "name", W_STR, true);
-	json_t *a, *v;
+	const char *name, *status, *workload = NULL, *reason = NULL;
+	double duration = 0;
+	json_t *cfg = NULL, *metrics = NULL, *evidence = NULL, *verdict = NULL, *v;
 	size_t i;
 
-	if (name && !json_string_value(name)[0]) {
+	if (unpack(c, t, "{s:s, s?s, s:s, s?s, s?F, s?o, s?o, s?o, s?o}", "name", &name, "workload",
+		   &workload, "status", &status, "reason", &reason, "duration_s", &duration,
+		   "config", &cfg, "metrics", &metrics, "evidence", &evidence, "verdict",
+		   &verdict) < 0)
+		return;
+	if (!name[0]) {
 		size_t o = push_key(c, "name");
 		fail(c, "must not be empty");
 		pop(c, o);
 	}
-	field(c, t, "workload", W_STR, false);
-	check_str_array(c, t, "groups", false);
-	check_enum(c, t, "status", statuses, true);
-	field(c, t, "reason", W_STR, false);
-	check_nonneg(c, t, "duration_s", W_NUM, false);
-	json_t *cfg = field(c, t, "config", W_OBJ, false);
+	check_str_array(c, t, "groups");
+	check_enum(c, "status", status, statuses);
+	check_nonneg(c, "duration_s", json_object_get(t, "duration_s"), duration);
+	cfg = member(c, t, "config", JSON_OBJECT, "an object");
 	if (cfg) {
+		json_int_t vcpus = 0, memory = 0;
+		const char *backing, *page_size;
+		json_t *params;
 		size_t o = push_key(c, "config");
-		check_nonneg(c, cfg, "vcpus", W_INT, false);
-		check_nonneg(c, cfg, "memory", W_INT, false);
-		field(c, cfg, "backing", W_STR, false);
-		field(c, cfg, "page_size", W_STR, false);
-		field(c, cfg, "params", W_OBJ, false);
+		if (unpack(c, cfg, "{s?I, s?I, s?s, s?s, s?o}", "vcpus", &vcpus, "memory", &memory,
+			   "backing", &backing, "page_size", &page_size, "params", &params) == 0) {
+			member(c, cfg, "params", JSON_OBJECT, "an object");
+			check_nonneg(c, "vcpus", true, (double)vcpus);
+			check_nonneg(c, "memory", true, (double)memory);
+		}
 		pop(c, o);
 	}
-	a = field(c, t, "metrics", W_ARR, false);
-	if (a) {
+	metrics = member(c, t, "metrics", JSON_ARRAY, "an array");
+	if (metrics) {
 		size_t o1 = push_key(c, "metrics");
-		json_array_foreach(a, i, v)
+		json_array_foreach(metrics, i, v)
 		{
 			size_t o2 = push_idx(c, i);
 			if (!json_is_object(v))
@@ -300,23 +403,27 @@ static void check_test(struct checker *c, const json_t *t)
 		}
 		pop(c, o1);
 	}
-	field(c, t, "evidence", W_OBJ, false);
-	check_str_array(c, t, "diagnostics", false);
-	a = field(c, t, "verdict", W_ARR, false);
-	if (a) {
+	member(c, t, "evidence", JSON_OBJECT, "an object");
+	check_str_array(c, t, "diagnostics");
+	verdict = member(c, t, "verdict", JSON_ARRAY, "an array");
+	if (verdict) {
 		size_t o1 = push_key(c, "verdict");
-		json_array_foreach(a, i, v)
+		json_array_foreach(verdict, i, v)
 		{
+			const char *metric, *stat, *op;
+			double limit;
+			json_t *observed = NULL;
+			int okv;
 			size_t o2 = push_idx(c, i);
-			if (!json_is_object(v)) {
+			if (!json_is_object(v))
 				fail(c, "expected an object, got %s", type_name(v));
-			} else {
-				field(c, v, "metric", W_STR, true);
-				field(c, v, "stat", W_STR, false);
-				field(c, v, "op", W_STR, false);
-				field(c, v, "limit", W_NUM, false);
-				field(c, v, "observed", W_NUM_OR_NULL, false);
-				field(c, v, "ok", W_BOOL, true);
+			else if (unpack(c, v, "{s:s, s?s, s?s, s?F, s?o, s:b}", "metric", &metric,
+					"stat", &stat, "op", &op, "limit", &limit, "observed",
+					&observed, "ok", &okv) == 0 &&
+				 observed && !json_is_number(observed) && !json_is_null(observed)) {
+				size_t o3 = push_key(c, "observed");
+				fail(c, "expected a number or null, got %s", type_name(observed));
+				pop(c, o3);
 			}
 			pop(c, o2);
 		}
@@ -344,7 +451,7 @@ int kq_results_check(json_t *root, const char *what, char *err, size_t errlen)
 {
 	static const char *envs[] = {"emulated", "nested", "bare-metal", NULL};
 	struct checker c = {.what = what, .err = err, .errlen = errlen};
-	json_t *v, *t;
+	json_t *t;
 	size_t i;
 
 	if (!json_is_object(root)) {
@@ -352,88 +459,109 @@ int kq_results_check(json_t *root, const char *what, char *err, size_t errlen)
 			 type_name(root));
 		return -1;
 	}
-	v = field(&c, root, "schema_version", W_STR, true);
-	if (c.failed)
+	const char *version;
+	if (unpack(&c, root, "{s:s}", "schema_version", &version) < 0)
 		return -1;
 	long major, minor;
-	if (parse_version(json_string_value(v), &major, &minor) != 0) {
+	if (parse_version(version, &major, &minor) != 0) {
 		snprintf(err, errlen, "%s: schema_version: \"%s\" is not MAJOR.MINOR", what,
-			 json_string_value(v));
+			 version);
 		return -1;
 	}
 	if (major != KQ_RESULTS_SCHEMA_MAJOR) {
 		snprintf(err, errlen,
 			 "%s: schema_version \"%s\" is not supported: this kvmqual reads major "
 			 "version %d only (it writes %s); %s",
-			 what, json_string_value(v), KQ_RESULTS_SCHEMA_MAJOR,
-			 KQ_RESULTS_SCHEMA_VERSION,
+			 what, version, KQ_RESULTS_SCHEMA_MAJOR, KQ_RESULTS_SCHEMA_VERSION,
 			 major > KQ_RESULTS_SCHEMA_MAJOR ? "a newer kvmqual wrote this file"
 							 : "an older kvmqual wrote this file");
 		return -1;
 	}
-	v = field(&c, root, "tool", W_OBJ, true);
-	if (v) {
-		size_t o = push_key(&c, "tool");
-		field(&c, v, "name", W_STR, true);
-		field(&c, v, "version", W_STR, true);
+	json_t *tool, *run, *host, *tests, *summary = NULL;
+	const char *environment;
+	if (unpack(&c, root, "{s:o, s:o, s:s, s:o, s:o, s?o}", "tool", &tool, "run", &run,
+		   "environment", &environment, "host", &host, "tests", &tests, "summary",
+		   &summary) < 0)
+		return -1;
+	const char *str;
+	json_t *obj;
+	size_t o;
+	if ((tool = member(&c, root, "tool", JSON_OBJECT, "an object"))) {
+		o = push_key(&c, "tool");
+		unpack(&c, tool, "{s:s, s:s}", "name", &str, "version", &str);
 		pop(&c, o);
 	}
-	v = field(&c, root, "run", W_OBJ, true);
-	if (v) {
-		size_t o = push_key(&c, "run");
-		field(&c, v, "id", W_STR, true);
-		field(&c, v, "started", W_STR, true);
-		field(&c, v, "finished", W_STR, false);
-		check_str_array(&c, v, "argv", false);
-		field(&c, v, "conf", W_STR, false);
-		field(&c, v, "quick", W_BOOL, false);
-		check_nonneg(&c, v, "repeat", W_INT, false);
-		field(&c, v, "exit_code", W_INT, false);
+	if ((run = member(&c, root, "run", JSON_OBJECT, "an object"))) {
+		json_int_t repeat = 0, exit_code;
+		int quick;
+		o = push_key(&c, "run");
+		unpack(&c, run, "{s:s, s:s, s?s, s?o, s?s, s?b, s?I, s?I}", "id", &str, "started",
+		       &str, "finished", &str, "argv", &obj, "conf", &str, "quick", &quick,
+		       "repeat", &repeat, "exit_code", &exit_code);
+		check_str_array(&c, run, "argv");
+		check_nonneg(&c, "repeat", true, (double)repeat);
 		pop(&c, o);
 	}
-	check_enum(&c, root, "environment", envs, true);
-	v = field(&c, root, "host", W_OBJ, true);
-	if (v) {
-		size_t o = push_key(&c, "host");
-		field(&c, v, "hostname", W_STR, true);
-		json_t *k = field(&c, v, "kernel", W_OBJ, true);
-		if (k) {
+	if (!c.failed)
+		check_enum(&c, "environment", environment, envs);
+	if ((host = member(&c, root, "host", JSON_OBJECT, "an object"))) {
+		json_t *kernel, *cpu;
+		o = push_key(&c, "host");
+		if (unpack(&c, host, "{s:s, s:o, s:o}", "hostname", &str, "kernel", &kernel, "cpu",
+			   &cpu) == 0) {
 			size_t o2 = push_key(&c, "kernel");
-			field(&c, k, "release", W_STR, true);
+			if (member(&c, host, "kernel", JSON_OBJECT, "an object"))
+				unpack(&c, kernel, "{s:s}", "release", &str);
 			pop(&c, o2);
-		}
-		json_t *cpu = field(&c, v, "cpu", W_OBJ, true);
-		if (cpu) {
-			size_t o2 = push_key(&c, "cpu");
-			field(&c, cpu, "vendor", W_STR, true);
-			field(&c, cpu, "brand", W_STR, true);
+			o2 = push_key(&c, "cpu");
+			if (member(&c, host, "cpu", JSON_OBJECT, "an object"))
+				unpack(&c, cpu, "{s:s, s:s}", "vendor", &str, "brand", &str);
 			pop(&c, o2);
 		}
 		pop(&c, o);
 	}
-	v = field(&c, root, "tests", W_ARR, true);
-	if (v) {
+	if ((tests = member(&c, root, "tests", JSON_ARRAY, "an array"))) {
+		/* Test names are unique (the schema says so; compare pairs by name). */
+		json_t *seen = json_object();
 		size_t o1 = push_key(&c, "tests");
-		json_array_foreach(v, i, t)
+		json_array_foreach(tests, i, t)
 		{
 			size_t o2 = push_idx(&c, i);
 			if (!json_is_object(t))
 				fail(&c, "expected an object, got %s", type_name(t));
 			else
 				check_test(&c, t);
+			if (!c.failed) {
+				const char *name = json_string_value(json_object_get(t, "name"));
+				json_t *first = json_object_get(seen, name);
+				if (first) {
+					size_t o3 = push_key(&c, "name");
+					fail(&c,
+					     "duplicate test name \"%s\" (first at tests[%lld])",
+					     name, (long long)json_integer_value(first));
+					pop(&c, o3);
+				} else {
+					json_object_set_new(seen, name,
+							    json_integer((json_int_t)i));
+				}
+			}
 			pop(&c, o2);
 			if (c.failed)
 				break;
 		}
 		pop(&c, o1);
+		json_decref(seen);
 	}
-	v = field(&c, root, "summary", W_OBJ, false);
-	if (v) {
-		size_t o = push_key(&c, "summary");
-		check_nonneg(&c, v, "total", W_INT, true);
-		check_nonneg(&c, v, "pass", W_INT, true);
-		check_nonneg(&c, v, "fail", W_INT, true);
-		check_nonneg(&c, v, "skip", W_INT, true);
+	if (!c.failed && (summary = member(&c, root, "summary", JSON_OBJECT, "an object"))) {
+		json_int_t total, pass, failn, skip;
+		o = push_key(&c, "summary");
+		if (unpack(&c, summary, "{s:I, s:I, s:I, s:I}", "total", &total, "pass", &pass,
+			   "fail", &failn, "skip", &skip) == 0) {
+			check_nonneg(&c, "total", true, (double)total);
+			check_nonneg(&c, "pass", true, (double)pass);
+			check_nonneg(&c, "fail", true, (double)failn);
+			check_nonneg(&c, "skip", true, (double)skip);
+		}
 		pop(&c, o);
 	}
 	return c.failed ? -1 : 0;
@@ -514,29 +642,6 @@ const char *kq_metric_handled_in(const json_t *metric)
 	if (!s)
 		s = json_string_value(json_object_get(metric, "handled_in"));
 	return s ? s : "";
-}
-
-int kq_metric_samples(const json_t *metric, double **out, size_t *n)
-{
-	json_t *a = json_object_get(metric, "samples");
-	size_t cnt = json_array_size(a), i, k = 0;
-	json_t *v;
-
-	*out = NULL;
-	*n = 0;
-	if (!cnt)
-		return 0;
-	double *d = malloc(cnt * sizeof(*d));
-	if (!d)
-		return -1;
-	json_array_foreach(a, i, v)
-	{
-		if (json_is_number(v))
-			d[k++] = json_number_value(v);
-	}
-	*out = d;
-	*n = k;
-	return 0;
 }
 
 bool kq_metric_has_stats(const json_t *metric)

@@ -1,6 +1,9 @@
 /* Reading results.json (docs/results-schema.md) back for reports, compare
  * and exports. Readers accept any 1.x file (minor versions only add fields)
- * and refuse other major versions. */
+ * and refuse other major versions. The shape is checked with jansson's
+ * json_unpack (types, required fields), then what a schema cannot say:
+ * statistics that agree with their samples, unique test names. Unknown
+ * fields are accepted: minor versions add them (so no JSON_STRICT). */
 #ifndef KQ_REPORTS_RESULTS_LOAD_H
 #define KQ_REPORTS_RESULTS_LOAD_H
 
@@ -35,9 +38,6 @@ const char *kq_jpath_str(const json_t *obj, const char *path, const char *def);
  * on the metric; "" when neither. */
 const char *kq_metric_handled_in(const json_t *metric);
 
-/* Samples as doubles (malloc'd, *n may be 0 with *out NULL). Returns -1 on
- * allocation failure. */
-int kq_metric_samples(const json_t *metric, double **out, size_t *n);
 /* True when the metric carries stats (and normally samples). */
 bool kq_metric_has_stats(const json_t *metric);
 bool kq_metric_has_value(const json_t *metric);

@@ -1,5 +1,8 @@
 #include "runner/conf.h"
 #include "core/parse.h"
+#include "core/stats.h"
+#include "vmm/memory.h"
+#include "vmm/vm.h"
 #include "probes/kvm_caps.h"
 #include "core/steps_parse.h"
 
@@ -164,17 +167,12 @@ static int parse_threshold(struct parse_ctx *c, struct kq_test *t, const char *k
 	/* max.<metric>.<stat> or min.<metric>.<stat>; the metric may contain dots. */
 	bool is_max = strncmp(key, "max.", 4) == 0;
 	const char *metric = key + 4, *dot = strrchr(metric, '.');
-	static const char *const stats[] = {"median", "mean",  "p99",	"min",
-					    "max",    "value", "stddev"};
 	if (!dot || dot == metric) {
 		add_error(c->s, c->path, c->line, "%s: expected %s.<metric>.<statistic>", key,
 			  is_max ? "max" : "min");
 		return -1;
 	}
-	bool known = false;
-	for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
-		known |= strcmp(dot + 1, stats[i]) == 0;
-	if (!known) {
+	if (!kq_stat_is_bound(dot + 1) && strcmp(dot + 1, "value") != 0) {
 		add_error(c->s, c->path, c->line,
 			  "%s: unknown statistic '%s' (median, mean, p99, min, max, stddev, value)",
 			  key, dot + 1);
@@ -236,12 +234,12 @@ static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, co
 		if ((e = kq_backing_parse(v)) < 0)
 			BAD("expected anon, thp, hugetlb-2m, hugetlb-1g or memfd");
 		else
-			t->backing = (enum kq_backing)e;
+			t->backing = e;
 	} else if (strcmp(k, "page_size") == 0) {
 		if ((e = kq_page_size_parse(v)) < 0)
 			BAD("expected 4K, 2M or 1G");
 		else
-			t->page_size = (enum kq_pagesz)e;
+			t->page_size = e;
 	} else if (strcmp(k, "pin") == 0) {
 		if (parse_pin(c, t, v) < 0)
 			BAD("expected none, compact, spread or a list of CPU numbers");
@@ -404,10 +402,13 @@ static void validate(struct kq_suite *s)
 		if (!d)
 			continue; /* already reported at its line */
 		if (t->steps[0]) {
-			struct kq_step steps[KQ_MAX_STEPS_ABI];
 			char err[256];
-			if (kq_steps_parse(t->steps, steps, KQ_MAX_STEPS_ABI, err, sizeof(err)) < 0)
+			t->nsteps = kq_steps_parse(t->steps, t->step_ops, KQ_MAX_STEPS_ABI, err,
+						   sizeof(err));
+			if (t->nsteps < 0) {
 				add_error(s, t->file, key_line(t, "steps"), "steps: %s", err);
+				t->nsteps = 0;
+			}
 		}
 		for (int i = 0; i < t->nparams; i++) {
 			struct kq_param *p = &t->params[i];

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int get_supported_cpuid(struct kq_kvm *k)
+int kq_kvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
 {
 	/* The kernel answers E2BIG until the buffer is large enough. */
 	for (int n = 64; n <= 4096; n *= 2) {
@@ -14,8 +14,8 @@ static int get_supported_cpuid(struct kq_kvm *k)
 		if (!c)
 			return kq_err_set("out of memory for CPUID entries");
 		c->nent = n;
-		if (ioctl(k->fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			k->cpuid = c;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			*out = c;
 			return 0;
 		}
 		int e = errno;
@@ -47,7 +47,7 @@ int kq_kvm_open(struct kq_kvm *k, const char *path)
 		goto fail;
 	}
 	k->run_size = (int)KQ_IOCTL(k->fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
-	if (k->run_size < 0 || get_supported_cpuid(k) < 0)
+	if (k->run_size < 0 || kq_kvm_get_supported_cpuid(k->fd, &k->cpuid) < 0)
 		goto fail;
 	return 0;
 fail:

@@ -24,6 +24,9 @@ int kq_kvm_check(int fd, long cap, const char *cap_name);
 /* KVM_GET_CPUID2 on a vCPU into a malloc'd list of exactly its entries
  * (the caller frees it), or NULL with kq_err(). */
 struct kvm_cpuid2 *kq_cpuid_get_vcpu(int vcpu_fd);
+/* KVM_GET_SUPPORTED_CPUID on the system fd into *out (malloc'd, the
+ * caller frees); -1 with kq_err(). */
+int kq_kvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
 /* Finds a leaf in the supported CPUID list; NULL when absent. */
 struct kvm_cpuid_entry2 *kq_cpuid_find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx);
 bool kq_cpu_is_intel(const struct kq_kvm *k);

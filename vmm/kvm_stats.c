@@ -1,9 +1,9 @@
 #include "vmm/kvm_stats.h"
 #include "vmm/err.h"
 
+#include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,7 +28,7 @@ int kq_kvm_stats_open(struct kq_kvm_stats *s, int obj_fd)
 	s->data_offset = h.data_offset;
 	size_t dsz = sizeof(struct kvm_stats_desc) + h.name_size;
 	uint8_t *descs = malloc(dsz * h.num_desc);
-	s->names = calloc(h.num_desc, h.name_size);
+	s->names = calloc(h.num_desc, (size_t)h.name_size + 1);
 	s->offsets = calloc(h.num_desc, sizeof(*s->offsets));
 	if (!descs || !s->names || !s->offsets) {
 		free(descs);
@@ -43,7 +43,7 @@ int kq_kvm_stats_open(struct kq_kvm_stats *s, int obj_fd)
 	for (uint32_t i = 0; i < h.num_desc; i++) {
 		struct kvm_stats_desc *d = (void *)(descs + i * dsz);
 		/* Histograms and multi-value stats are left out: counters only. */
-		memcpy(s->names + (size_t)i * h.name_size, d->name, h.name_size);
+		memcpy(s->names + (size_t)i * (h.name_size + 1), d->name, h.name_size);
 		s->offsets[i] = d->size == 1 ? d->offset : UINT32_MAX;
 	}
 	free(descs);
@@ -62,35 +62,26 @@ void kq_kvm_stats_close(struct kq_kvm_stats *s)
 	memset(s, 0, sizeof(*s));
 }
 
-json_t *kq_kvm_stats_read(const struct kq_kvm_stats *s)
+struct kq_kvm_stat *kq_kvm_stats_read(const struct kq_kvm_stats *s, size_t *n)
 {
-	json_t *o = json_object();
+	struct kq_kvm_stat *st = calloc(s->ndesc ? s->ndesc : 1, sizeof(*st));
+	if (!st) {
+		kq_err_set("out of memory for KVM stats values");
+		return NULL;
+	}
+	*n = 0;
 	for (uint32_t i = 0; i < s->ndesc; i++) {
 		uint64_t v;
 		if (s->offsets[i] == UINT32_MAX)
 			continue;
 		if (pread(s->fd, &v, sizeof(v), (off_t)(s->data_offset + s->offsets[i])) !=
-		    sizeof(v))
-			continue;
-		char name[256];
-		snprintf(name, sizeof(name), "%.*s", (int)s->name_size,
-			 s->names + (size_t)i * s->name_size);
-		json_object_set_new(o, name, json_integer((json_int_t)v));
+		    sizeof(v)) {
+			kq_err_errno("read KVM stats data");
+			free(st);
+			return NULL;
+		}
+		st[*n].name = s->names + (size_t)i * (s->name_size + 1);
+		st[(*n)++].value = v;
 	}
-	return o;
-}
-
-json_t *kq_kvm_stats_delta(const json_t *before, const json_t *after)
-{
-	json_t *d = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)after, k, v)
-	{
-		json_int_t a = json_integer_value(v);
-		json_int_t b = json_integer_value(json_object_get(before, k));
-		if (a != b)
-			json_object_set_new(d, k, json_integer(a - b));
-	}
-	return d;
+	return st;
 }

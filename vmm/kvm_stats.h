@@ -4,13 +4,13 @@
 #ifndef KQ_VMM_KVM_STATS_H
 #define KQ_VMM_KVM_STATS_H
 
-#include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct kq_kvm_stats {
 	int fd;
 	uint32_t ndesc;
-	char *names; /* ndesc names of name_size bytes */
+	char *names; /* ndesc NUL-terminated names, name_size + 1 bytes apart */
 	uint32_t name_size;
 	uint32_t *offsets; /* data offsets of each counter's first value */
 	uint64_t data_offset;
@@ -20,9 +20,15 @@ struct kq_kvm_stats {
  * kernel lacks KVM_CAP_BINARY_STATS_FD). */
 int kq_kvm_stats_open(struct kq_kvm_stats *s, int kvm_obj_fd);
 void kq_kvm_stats_close(struct kq_kvm_stats *s);
-/* Current values of every scalar counter as {"name": value}. */
-json_t *kq_kvm_stats_read(const struct kq_kvm_stats *s);
-/* after - before for every counter that changed. */
-json_t *kq_kvm_stats_delta(const json_t *before, const json_t *after);
+/* One counter; name points into the kq_kvm_stats it was read from. */
+struct kq_kvm_stat {
+	const char *name;
+	uint64_t value;
+};
+
+/* Current values of every scalar counter, in descriptor order (two reads of
+ * one kq_kvm_stats list the same counters in the same order): a malloc'd
+ * array of *n entries, or NULL with kq_err(). */
+struct kq_kvm_stat *kq_kvm_stats_read(const struct kq_kvm_stats *s, size_t *n);
 
 #endif

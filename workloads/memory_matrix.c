@@ -1,3 +1,4 @@
+#include "vmm/vm.h"
 #include "workloads/memory_matrix.h"
 #include "core/parse.h"
 

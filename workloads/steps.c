@@ -1,5 +1,5 @@
 /* The `steps` workload: runs a suite.conf step script in the guest and
- * reports each step's duration (see runner/steps_parse.h for the ops). */
+ * reports each step's duration (see core/steps_parse.h for the ops). */
 #include "workloads/vmhost.h"
 
 static int discard(void *ctx, struct kq_vcpu *v, uint16_t port, uint8_t *data, int size,

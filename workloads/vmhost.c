@@ -3,7 +3,7 @@
 #include "probes/topology.h"
 #include "core/steps_parse.h"
 #include "vmm/err.h"
-#include "vmm/kvm_stats.h"
+#include "workloads/kvm_stats_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,28 +183,18 @@ int kq_guest_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq
 	if (pinned < 0)
 		goto out;
 
-	struct kq_step steps[KQ_MAX_STEPS_ABI];
-	int nsteps = 0;
-	if (t->steps[0]) {
-		char err[256];
-		nsteps = kq_steps_parse(t->steps, steps, KQ_MAX_STEPS_ABI, err, sizeof(err));
-		if (nsteps < 0) {
-			kq_result_set_status(res, KQ_FAIL, "steps: %s", err);
-			goto out;
-		}
-	}
 	struct kq_vm_config cfg = {
 	    .vcpus = t->vcpus,
 	    .test_mem = t->mem_bytes,
-	    .backing = t->backing,
-	    .page_size = t->page_size,
+	    .backing = (enum kq_backing)t->backing,
+	    .page_size = (enum kq_pagesz)t->page_size,
 	    .irqchip = go->irqchip,
 	    /* The vCPUs must finish before the runner's own limit kills the child. */
 	    .time_limit_s = t->time_limit_s * 0.9,
 	    .cpus = pinned ? cpus : NULL,
 	    .workload = go->guest_workload ? go->guest_workload : t->workload,
-	    .steps = nsteps ? steps : NULL,
-	    .nsteps = nsteps,
+	    .steps = t->nsteps ? t->step_ops : NULL,
+	    .nsteps = t->nsteps,
 	};
 	memcpy(cfg.args, go->args, sizeof(cfg.args));
 	if (kq_vm_create(&g.vm, &g.kvm, &cfg) < 0) {
@@ -223,17 +213,21 @@ int kq_guest_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq
 	/* KVM's own counters for vCPU 0 show which exits really happened and
 	 * whether KVM emulated instructions around them. */
 	struct kq_kvm_stats kst;
-	json_t *before = kq_kvm_stats_open(&kst, kq_vcpu_fd(kq_vm_vcpu(g.vm, 0))) == 0
-			     ? kq_kvm_stats_read(&kst)
-			     : NULL;
+	bool have_stats = kq_kvm_stats_open(&kst, kq_vcpu_fd(kq_vm_vcpu(g.vm, 0))) == 0;
+	size_t nbefore = 0, nafter = 0;
+	struct kq_kvm_stat *before = have_stats ? kq_kvm_stats_read(&kst, &nbefore) : NULL;
 	int run_rc = kq_vm_run(g.vm);
 	if (before) {
-		json_t *after = kq_kvm_stats_read(&kst);
-		kq_result_set_evidence(res, "kvm_stats_vcpu0", kq_kvm_stats_delta(before, after));
-		json_decref(before);
-		json_decref(after);
-		kq_kvm_stats_close(&kst);
+		struct kq_kvm_stat *after = kq_kvm_stats_read(&kst, &nafter);
+		if (after)
+			kq_result_set_evidence(
+			    res, "kvm_stats_vcpu0",
+			    kq_kvm_stats_delta_json(before, nbefore, after, nafter));
+		free(after);
+		free(before);
 	}
+	if (have_stats)
+		kq_kvm_stats_close(&kst);
 	if (run_rc < 0) {
 		kq_result_set_status(res, KQ_FAIL, "%s", kq_vm_failure(g.vm));
 		record_exits(&g);

@@ -1,6 +1,8 @@
 /* suite.conf parsing: good input, and each kind of bad input with its
  * file:line message; a file with any error yields no tests. */
 #include "runner/conf.h"
+#include "vmm/memory.h"
+#include "vmm/vm.h"
 #include "tests/tap.h"
 
 #include <stdlib.h>
@@ -136,6 +138,10 @@ int main(void)
 		ok(t->default_off, "default = no");
 		has_substr(t->steps, "spin 5ms; pio 3; touch 1M 4K",
 			   "an indented line continues the steps");
+		is_int(t->nsteps, 4, "the step script is parsed when the suite loads");
+		ok(t->nsteps == 4 && t->step_ops[0].op == KQ_STEP_CPUID &&
+		       t->step_ops[3].op == KQ_STEP_TOUCH,
+		   "parsed steps keep their order");
 	}
 	kq_suite_free(&s);
 

@@ -27,7 +27,7 @@ static enum kq_status run(const char *name, const char *tree, ...)
 	va_end(ap);
 	kv[n] = NULL;
 	kq_check_out_free(&out);
-	const struct kq_check *c = kq_check_find(name);
+	const struct kq_driver *c = kq_check_find(name);
 	if (!c) {
 		printf("# no check %s\n", name);
 		return KQ_FAIL;
@@ -316,7 +316,7 @@ static void cpu_host(void)
 static void live_all(void)
 {
 	size_t n;
-	const struct kq_check *c = kq_checks(&n);
+	const struct kq_driver *c = kq_checks(&n);
 	ok(n >= 14, "%zu checks", n);
 	for (size_t i = 0; i < n; i++) {
 		enum kq_status st = run(c[i].name, NULL, NULL);
@@ -338,7 +338,7 @@ static void live_all(void)
 struct prof {
 	const char *file;
 	char section[64];
-	const struct kq_check *check;
+	const struct kq_driver *check;
 	const char *kv[40];
 	char store[40][300];
 	int nkv;
@@ -351,7 +351,7 @@ struct prof {
 static const char *const generic[] = {"workload",   "groups",	"default", "description",
 				      "time_limit", "requires", NULL};
 
-static const struct kq_param_spec *spec_of(const struct kq_check *c, const char *key)
+static const struct kq_param_spec *spec_of(const struct kq_driver *c, const char *key)
 {
 	for (const struct kq_param_spec *p = c->params; p && p->key; p++)
 		if (!strcmp(p->key, key))

@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/result.h"
+#include "core/stats.h"
+#include "reports/compare.h"
 #include "reports/html.h"
 #include "reports/results_load.h"
 #include "reports/runset.h"
@@ -94,6 +97,143 @@ static void test_check_paths(void)
 	json_t *arr = json_array();
 	ok(kq_results_check(arr, "doc", err, sizeof(err)) != 0, "a document that is not an object");
 	json_decref(arr);
+}
+
+static json_t *first_metric(json_t *root)
+{
+	return json_array_get(
+	    json_object_get(json_array_get(json_object_get(root, "tests"), 0), "metrics"), 0);
+}
+
+/* Sets a metric's samples and the statistics they give. */
+static void set_samples(json_t *m, const double *v, size_t n)
+{
+	struct kq_stats st;
+	kq_stats_compute(v, n, &st);
+	if (!isfinite(st.stddev)) /* squares of 1e308 overflow; JSON has no inf */
+		st.stddev = 1e306;
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_real(v[i]));
+	json_object_set_new(m, "samples", a);
+	json_object_set_new(m, "stats", kq_stats_json(&st));
+}
+
+static void test_consistency(void)
+{
+	char err[512];
+	json_t *root;
+	kq_results_load(FIX "minimal", &root, err, sizeof(err));
+	json_t *m = first_metric(root), *st = json_object_get(m, "stats");
+	json_int_t n = json_integer_value(json_object_get(st, "n"));
+	ok(n > 0 && (size_t)n == json_array_size(json_object_get(m, "samples")),
+	   "the fixture's n matches its samples");
+
+	json_object_set_new(st, "n", json_integer(100000));
+	ok(kq_results_check(root, "doc", err, sizeof(err)) != 0, "n larger than the samples");
+	has_substr(err, "doc: tests[0].metrics[0].stats.n: 100000, but \"samples\" holds",
+		   "the message names stats.n and the sample count");
+	json_object_set_new(st, "n", json_integer(n));
+
+	json_t *saved = json_deep_copy(json_object_get(m, "samples"));
+	json_object_set_new(m, "samples", json_array());
+	ok(kq_results_check(root, "doc", err, sizeof(err)) != 0, "empty samples with n > 0");
+	has_substr(err, "stats.n: ", "empty samples: stats.n is named");
+	json_object_set(m, "samples", saved);
+
+	double med = json_number_value(json_object_get(st, "median"));
+	json_object_set_new(st, "median", json_real(med * 1.01 + 1));
+	ok(kq_results_check(root, "doc", err, sizeof(err)) != 0,
+	   "a median the samples do not give");
+	has_substr(err, "tests[0].metrics[0].stats.median: ", "median: the field path");
+	has_substr(err, "but the samples give", "median: what the samples give");
+	json_object_set_new(st, "median", json_real(med * (1 + 1e-12)));
+	ok(kq_results_check(root, "doc", err, sizeof(err)) == 0,
+	   "rounding in the last digits is fine");
+	json_object_set_new(st, "median", json_real(med));
+	json_object_set_new(st, "max", json_real(-1));
+	ok(kq_results_check(root, "doc", err, sizeof(err)) != 0, "a max below the samples");
+	has_substr(err, "stats.max: -1, but", "max: the field path");
+	json_decref(saved);
+	json_decref(root);
+
+	kq_results_load(FIX "minimal", &root, err, sizeof(err));
+	json_t *tests = json_object_get(root, "tests");
+	json_array_append_new(tests, json_deep_copy(json_array_get(tests, 0)));
+	size_t last = json_array_size(tests) - 1;
+	ok(kq_results_check(root, "doc", err, sizeof(err)) != 0, "a duplicate test name");
+	char want[128];
+	snprintf(want, sizeof(want), "doc: tests[%zu].name: duplicate test name \"", last);
+	has_substr(err, want, "duplicate: the field path");
+	has_substr(err, "(first at tests[0])", "duplicate: where the first one is");
+	json_decref(root);
+
+	/* Missing and mistyped fields, found by json_unpack, keep their path. */
+	kq_results_load(FIX "minimal", &root, err, sizeof(err));
+	json_object_del(json_object_get(root, "run"), "id");
+	kq_results_check(root, "doc", err, sizeof(err));
+	has_substr(err, "doc: run.id: required field is missing", "a missing nested field");
+	json_object_set_new(json_object_get(root, "run"), "id", json_string("x"));
+	json_object_set_new(json_object_get(root, "run"), "repeat", json_string("2"));
+	kq_results_check(root, "doc", err, sizeof(err));
+	has_substr(err, "doc: run.repeat: expected an integer, got a string",
+		   "a mistyped optional field");
+	json_object_del(json_object_get(root, "run"), "repeat");
+	json_object_set_new(json_object_get(json_object_get(root, "host"), "cpu"), "brand",
+			    json_integer(7));
+	kq_results_check(root, "doc", err, sizeof(err));
+	has_substr(err, "doc: host.cpu.brand: expected a string, got an integer",
+		   "the last field of a format");
+	json_decref(root);
+}
+
+/* Samples near the limits of a double print as numbers a reader can take in. */
+static void test_extremes(double scale_a, double scale_b)
+{
+	char err[512];
+	json_t *a, *b;
+	kq_results_load(FIX "minimal", &a, err, sizeof(err));
+	kq_results_load(FIX "minimal", &b, err, sizeof(err));
+	size_t n = json_array_size(json_object_get(first_metric(a), "samples"));
+	double *small = calloc(n, sizeof(double)), *huge = calloc(n, sizeof(double));
+	for (size_t i = 0; i < n; i++) {
+		small[i] = scale_a * (1 - 0.01 * (double)(i % 3));
+		huge[i] = scale_b * (1 - 0.01 * (double)(i % 3));
+	}
+	set_samples(first_metric(a), small, n);
+	set_samples(first_metric(b), huge, n);
+	free(small);
+	free(huge);
+	ok(kq_results_check(b, "doc", err, sizeof(err)) == 0, "samples of %g load (%s)", scale_b,
+	   err);
+	struct kq_runset rs = {0};
+	kq_runset_add_json(&rs, a, "A", err, sizeof(err));
+	kq_runset_add_json(&rs, b, "B", err, sizeof(err));
+	struct kq_cmp_opts o;
+	struct kq_cmp c;
+	kq_cmp_opts_default(&o);
+	o.resamples = 200;
+	ok(kq_compare_build(&rs, &o, &c, err, sizeof(err)) == 0, "compare %g with %g", scale_a,
+	   scale_b);
+	struct kq_buf t = KQ_BUF_INIT;
+	kq_compare_text(&c, &t);
+	kq_compare_html(&c, &(struct kq_charts){0}, &t); /* every row, same ones too */
+	const char *s = kq_buf_str(&t);
+	size_t run = 0, longest = 0;
+	for (const char *p = s; *p; p++) {
+		run = (*p >= '0' && *p <= '9') ? run + 1 : 0;
+		longest = run > longest ? run : longest;
+	}
+	ok(longest < 20, "no number of %zu digits in the text and HTML", longest);
+	ok(strstr(s, "nan") == NULL, "no nan in the text and HTML");
+	if (getenv("KQ_SHOW") || longest >= 20 || strstr(s, "nan"))
+		printf("# %s\n", s);
+	kq_buf_reset(&t);
+	kq_compare_md(&c, &(struct kq_charts){0}, "charts", &t);
+	ok(strstr(kq_buf_str(&t), "nan") == NULL, "no nan in the Markdown");
+	kq_buf_free(&t);
+	kq_compare_free(&c);
+	kq_runset_free(&rs);
 }
 
 static void test_accessors(void)
@@ -265,6 +405,9 @@ int main(void)
 	test_good();
 	test_bad();
 	test_check_paths();
+	test_consistency();
+	test_extremes(2, 1e300);       /* a change of 5e301 % */
+	test_extremes(1e308, 0.9e308); /* medians of two near-DBL_MAX samples overflow */
 	test_accessors();
 	test_pools();
 	test_strbuf();

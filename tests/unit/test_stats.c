@@ -1,7 +1,10 @@
 /* Statistics against values computed independently (by hand and with
  * Python's statistics module / numpy's default percentile, type 7). */
+#include "core/result.h"
 #include "core/stats.h"
 #include "tests/tap.h"
+
+#include <stdlib.h>
 
 int main(void)
 {
@@ -49,5 +52,23 @@ int main(void)
 
 	double e[] = {10, 10, 10, 12};
 	is_near(kq_cv(e, 4), 1.0 / 10.5, 1e-12, "coefficient of variation: stddev 1 / mean 10.5");
+
+	/* One list of statistic names: results.json's stats object follows it. */
+	struct kq_stats st1 = {.n = 1};
+	json_t *j = kq_stats_json(&st1);
+	const char *key;
+	json_t *val;
+	size_t i = 0;
+	bool same = json_object_size(j) == 7;
+	json_object_foreach(j, key, val) same &=
+	    kq_stat_names[i] && !strcmp(key, kq_stat_names[i++]);
+	ok(same, "kq_stats_json writes kq_stat_names, in order");
+	json_decref(j);
+	ok(kq_stat_is_bound("p99") && kq_stat_is_bound("stddev") && !kq_stat_is_bound("n") &&
+	       !kq_stat_is_bound("value"),
+	   "bounds apply to the statistics other than n");
+	double u[] = {3, -1, 2};
+	qsort(u, 3, sizeof(u[0]), kq_cmp_double);
+	ok(u[0] == -1 && u[1] == 2 && u[2] == 3, "kq_cmp_double sorts ascending");
 	return done_testing();
 }
