@@ -62,14 +62,17 @@ static void lateness_finish(struct kq_exit_ctx *c, bool ran)
 				    json_string("interrupt handler entry after the deadline"));
 		json_object_set_new(l, "delay_us", json_integer((json_int_t)c->go.args[0]));
 	}
-	if (strcmp(c->k->kind, "hlt-timer") != 0)
+	if (c->k->id != KQ_EXIT_ID_hlt_timer)
 		return;
 	int64_t polled = kq_exit_evidence_count(c->res, "kvm_stats_vcpu0", "halt_successful_poll");
 	int64_t woken = kq_exit_evidence_count(c->res, "kvm_stats_vcpu0", "halt_wakeup");
-	if (polled >= 0 && woken >= 0 && polled + woken > 0)
+	if (polled >= 0 && woken >= 0 && polled + woken > 0) {
 		/* "fraction", not "ratio": neither direction is better. */
-		kq_result_add_value(c->res, "hlt-timer.polled_fraction", "fraction",
+		char name[64];
+		snprintf(name, sizeof(name), "%s.polled_fraction", c->k->kind);
+		kq_result_add_value(c->res, name, "fraction",
 				    (double)polled / (double)(polled + woken));
+	}
 }
 
 /* --- self-IPI --------------------------------------------------------------- */

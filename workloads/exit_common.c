@@ -157,7 +157,9 @@ int kq_exit_need_any_cpuid(struct kq_exit_ctx *c, struct kq_guest_run *g,
 	}
 	kq_result_set_status(c->res, KQ_SKIP,
 			     "not in the guest's CPUID: KVM_GET_SUPPORTED_CPUID %s %s clear", why,
-			     n > 1 ? "are all" : "is");
+			     n > 2    ? "are all"
+			     : n == 2 ? "are both"
+				      : "is");
 	return -1;
 }
 
@@ -220,4 +222,14 @@ int kq_exit_need_tsc_deadline(struct kq_exit_ctx *c, struct kq_guest_run *g)
 		kq_result_set_status(c->res, KQ_FAIL, "adding the TSC-deadline bit to CPUID: %s",
 				     kq_err());
 	return rc;
+}
+
+int kq_exit_want_tsc_deadline(struct kq_exit_ctx *c, struct kq_guest_run *g)
+{
+	struct kvm_cpuid_entry2 *e = kq_cpuid_find(g->kvm.cpuid, 1, 0);
+	if (e && (e->ecx & (1u << 24)))
+		return 0;
+	return KQ_KVM_CHECK(g->kvm.fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0
+		   ? kq_exit_need_tsc_deadline(c, g)
+		   : 0;
 }

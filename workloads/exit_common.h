@@ -84,6 +84,9 @@ int kq_exit_need_cpuid(struct kq_exit_ctx *c, struct kq_guest_run *g, uint32_t l
 /* Makes sure the guest's CPUID offers the TSC-deadline timer, adding the bit
  * when KVM implements it but leaves it out of its supported list; SKIP otherwise. */
 int kq_exit_need_tsc_deadline(struct kq_exit_ctx *c, struct kq_guest_run *g);
+/* The same where KVM can offer the timer, and nothing where it cannot: for
+ * kinds that only want the guest's watchdog (kq_guard_arm) when there is one. */
+int kq_exit_want_tsc_deadline(struct kq_exit_ctx *c, struct kq_guest_run *g);
 /* Sets bits in CR4 of every vCPU before it first runs (KVM_GET/SET_SREGS). */
 int kq_exit_set_cr4(struct kq_exit_ctx *c, struct kq_guest_run *g, uint64_t bits);
 

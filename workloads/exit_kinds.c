@@ -60,12 +60,7 @@ static int hypercall_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
 		c->priv = (void *)hypercall_insn(g);
 	/* The guest's watchdog around its first hypercall needs the deadline
 	 * timer; without it, a host that never completes one meets the time limit. */
-	struct kvm_cpuid_entry2 *e = kq_cpuid_find(g->kvm.cpuid, 1, 0);
-	if (e && (e->ecx & (1u << 24)))
-		return 0;
-	return KQ_KVM_CHECK(g->kvm.fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0
-		   ? kq_exit_need_tsc_deadline(c, g)
-		   : 0;
+	return kq_exit_want_tsc_deadline(c, g);
 }
 
 static void label_metrics(struct kq_result *res, const char *kind, const char *key, json_t *value)
@@ -182,3 +177,11 @@ const struct kq_exit_hooks kq_exit_hooks_mmio_kernel = {
     .prepare = mmio_kernel_prepare,
 };
 const struct kq_exit_hooks kq_exit_hooks_xsetbv = {.setup = xsetbv_setup};
+
+/* CR4.PGE toggling: the guest sets PGE first, which needs CPUID PGE. */
+static int pge_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
+{
+	return kq_exit_need_cpuid(c, g, 1, 3, 13, "PGE");
+}
+
+const struct kq_exit_hooks kq_exit_hooks_pge = {.setup = pge_setup};

@@ -246,6 +246,66 @@ void kq_exit_cr8_write_loop(void *ctx, uint64_t iters)
 		__asm__ volatile("mov %0, %%cr8" ::"r"(0ULL) : "memory");
 }
 
+/* kvm-unit-tests' mov_from_cr8: a read of the TPR through CR8. */
+void kq_exit_cr8_read_loop(void *ctx, uint64_t iters)
+{
+	for (uint64_t i = 0; i < iters; i++) {
+		uint64_t v;
+		__asm__ volatile("mov %%cr8, %0" : "=r"(v)::"memory");
+	}
+}
+
+#define CR0_WP	(1ULL << 16)
+#define CR4_PGE (1ULL << 7)
+
+static inline uint64_t read_cr0(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline uint64_t read_cr4(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+/* Two MOVs to CR0 per iteration: WP off, WP back on (kvm-unit-tests'
+ * toggle_cr0_wp). Ring 0 touches no read-only page meanwhile. */
+void kq_exit_cr0_wp_toggle_loop(void *ctx, uint64_t iters)
+{
+	uint64_t cr0 = read_cr0();
+	for (uint64_t i = 0; i < iters; i++)
+		__asm__ volatile("mov %0, %%cr0\n\t"
+				 "mov %1, %%cr0" ::"r"(cr0 ^ CR0_WP),
+				 "r"(cr0)
+				 : "memory");
+}
+
+static void cr4_pge_toggle_loop(void *ctx, uint64_t iters)
+{
+	uint64_t cr4 = *(uint64_t *)ctx;
+	for (uint64_t i = 0; i < iters; i++)
+		__asm__ volatile("mov %0, %%cr4\n\t"
+				 "mov %1, %%cr4" ::"r"(cr4 & ~CR4_PGE),
+				 "r"(cr4)
+				 : "memory");
+}
+
+/* Two MOVs to CR4 per iteration: PGE off (which flushes the whole TLB,
+ * global pages included), PGE back on. The vmm starts without PGE. */
+void kq_exit_cr4_pge_toggle(struct kq_params *p, const char *kind)
+{
+	uint32_t r[4];
+	kq_cpuid(1, 0, r);
+	KQ_GUEST_ASSERT(r[3] & (1u << 13)); /* CPUID PGE: the host checked it */
+	uint64_t cr4 = read_cr4() | CR4_PGE;
+	__asm__ volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
+	kq_measure(kind, cr4_pge_toggle_loop, &cr4);
+}
+
 static void xsetbv_loop(void *ctx, uint64_t iters)
 {
 	uint64_t xcr0 = *(uint64_t *)ctx;
