@@ -3,6 +3,7 @@
 #ifndef KQ_WORKLOADS_EXIT_ABI_H
 #define KQ_WORKLOADS_EXIT_ABI_H
 
+#include "guest/abi.h"
 #include "vmm/layout.h"
 
 /* Interrupt vectors the workloads install handlers for. */
@@ -31,8 +32,9 @@
 #define KQ_HC_UNKNOWN 0x4b51
 #define KQ_KVM_ENOSYS 1000
 
-/* args[] layouts. */
-enum kq_exit_scaling_kind { KQ_SCALE_CPUID = 0, KQ_SCALE_PIO_USER = 1 };
+/* args[] layouts. exit.scaling passes the row id (enum kq_exit_id) of the
+ * kind it runs in the last slot, leaving the others to the row's own. */
+#define KQ_SCALE_ROW_ARG (KQ_MAX_ARGS - 1)
 enum kq_exit_ioevent_space { KQ_IOEVENT_MMIO = 0, KQ_IOEVENT_PIO = 1 };
 
 #endif

@@ -1,7 +1,7 @@
-/* Host side of the exit kinds that involve the in-kernel LAPIC's interrupts
- * (guest side: workloads/exit_apic.guest.c): hlt woken by the timer, the
- * TSC-deadline timer, self-IPIs and IPI ping-pong between two vCPUs placed
- * on the host's topology. */
+/* Host hooks of the exit kinds that involve the in-kernel LAPIC's interrupts
+ * (rows in workloads/exit_table.def, guest side in workloads/exit_apic.guest.c): hlt woken by the
+ * timer, the TSC-deadline timer, self-IPIs and IPI ping-pong between two vCPUs placed on the host's
+ * topology. */
 #include "workloads/exit_common.h"
 #include "probes/topology.h"
 
@@ -62,14 +62,17 @@ static void lateness_finish(struct kq_exit_ctx *c, bool ran)
 				    json_string("interrupt handler entry after the deadline"));
 		json_object_set_new(l, "delay_us", json_integer((json_int_t)c->go.args[0]));
 	}
-	if (strcmp(c->k->kind, "hlt-timer") != 0)
+	if (c->k->id != KQ_EXIT_ID_hlt_timer)
 		return;
 	int64_t polled = kq_exit_evidence_count(c->res, "kvm_stats_vcpu0", "halt_successful_poll");
 	int64_t woken = kq_exit_evidence_count(c->res, "kvm_stats_vcpu0", "halt_wakeup");
-	if (polled >= 0 && woken >= 0 && polled + woken > 0)
+	if (polled >= 0 && woken >= 0 && polled + woken > 0) {
 		/* "fraction", not "ratio": neither direction is better. */
-		kq_result_add_value(c->res, "hlt-timer.polled_fraction", "fraction",
+		char name[64];
+		snprintf(name, sizeof(name), "%s.polled_fraction", c->k->kind);
+		kq_result_add_value(c->res, name, "fraction",
 				    (double)polled / (double)(polled + woken));
+	}
 }
 
 /* --- self-IPI --------------------------------------------------------------- */
@@ -191,58 +194,22 @@ static void pingpong_finish(struct kq_exit_ctx *c, bool ran)
 	}
 }
 
-static const struct kq_exit_kind kinds[] = {
-    {.name = "exit.hlt-timer",
-     .kind = "hlt-timer",
-     .handled_in = "kernel",
-     .summary = "HLT woken by the LAPIC TSC-deadline timer (halt-polling included): lateness",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .params = delay_params,
-     .prepare = hlt_prepare,
-     .setup = tsc_deadline_setup,
-     .finish = lateness_finish,
-     .stat = "halt_exits"},
-    {.name = "exit.tscdeadline-immediate",
-     .kind = "tscdeadline-immediate",
-     .handled_in = "kernel",
-     .summary = "TSC-deadline armed in the past: WRMSR to interrupt handler and EOI",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .setup = tsc_deadline_setup},
-    {.name = "exit.tscdeadline-future",
-     .kind = "tscdeadline-future",
-     .handled_in = "kernel",
-     .summary = "TSC-deadline armed ahead of a spinning vCPU: lateness of its interrupt",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .params = delay_params,
-     .prepare = future_prepare,
-     .setup = tsc_deadline_setup,
-     .finish = lateness_finish},
-    {.name = "exit.self-ipi-xapic",
-     .kind = "self-ipi-xapic",
-     .handled_in = "kernel",
-     .summary = "self-IPI by an xAPIC ICR write (MMIO) to handler and EOI",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .user_exit = "MMIO",
-     .user_expect = KQ_UEXIT_FEW},
-    {.name = "exit.self-ipi-x2apic",
-     .kind = "self-ipi-x2apic",
-     .handled_in = "kernel",
-     .summary = "self-IPI by an x2APIC ICR write (WRMSR) to handler and EOI",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .setup = need_x2apic},
-    {.name = "exit.ipi-pingpong",
-     .kind = "ipi-pingpong",
-     .handled_in = "kernel",
-     .summary = "IPI round trip between two vCPUs pinned by a topology placement",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .params = pingpong_params,
-     .prepare = pingpong_prepare,
-     .setup = pingpong_setup,
-     .finish = pingpong_finish},
-    {0},
+const struct kq_exit_hooks kq_exit_hooks_hlt_timer = {
+    .params = delay_params,
+    .prepare = hlt_prepare,
+    .setup = tsc_deadline_setup,
+    .finish = lateness_finish,
 };
-
-__attribute__((constructor)) static void register_kinds(void)
-{
-	kq_exit_register(kinds);
-}
+const struct kq_exit_hooks kq_exit_hooks_tscdeadline_future = {
+    .params = delay_params,
+    .prepare = future_prepare,
+    .setup = tsc_deadline_setup,
+    .finish = lateness_finish,
+};
+const struct kq_exit_hooks kq_exit_hooks_x2apic = {.setup = need_x2apic};
+const struct kq_exit_hooks kq_exit_hooks_ipi_pingpong = {
+    .params = pingpong_params,
+    .prepare = pingpong_prepare,
+    .setup = pingpong_setup,
+    .finish = pingpong_finish,
+};

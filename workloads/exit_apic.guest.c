@@ -2,6 +2,7 @@
  * LAPIC: hlt woken by the timer, the TSC-deadline timer armed in the past and
  * in the future, self-IPIs through xAPIC and x2APIC, and IPI ping-pong
  * between two vCPUs. Interrupt handlers record the TSC at entry and EOI. */
+#include "workloads/exit_guest.h"
 #include "workloads/exit_lapic.h"
 
 /* Written by handlers on this vCPU or, for ping-pong, by the other one. */
@@ -96,17 +97,15 @@ static void measure_lateness(const char *name, struct kq_params *p, int halt)
 	}
 }
 
-static void exit_hlt_timer(struct kq_params *p)
+void kq_exit_hlt_timer(struct kq_params *p, const char *kind)
 {
-	measure_lateness("hlt-timer", p, 1);
+	measure_lateness(kind, p, 1);
 }
-KQ_GUEST_WORKLOAD("exit.hlt-timer", exit_hlt_timer);
 
-static void exit_tscdeadline_future(struct kq_params *p)
+void kq_exit_tscdeadline_future(struct kq_params *p, const char *kind)
 {
-	measure_lateness("tscdeadline-future", p, 0);
+	measure_lateness(kind, p, 0);
 }
-KQ_GUEST_WORKLOAD("exit.tscdeadline-future", exit_tscdeadline_future);
 
 /* Waits, interrupts enabled, until a handler moved *count past before. KVM
  * injects the interrupt when it re-enters the guest after the exit that
@@ -136,17 +135,18 @@ static void deadline_now_loop(void *ctx, uint64_t iters)
 	}
 }
 
-static void exit_tscdeadline_immediate(struct kq_params *p)
+void kq_exit_tscdeadline_immediate(struct kq_params *p, const char *kind)
 {
 	timer_setup();
 	kq_sti();
 	uint64_t start = timer_count;
-	kq_measure("tscdeadline-immediate", deadline_now_loop, 0);
+	kq_measure(kind, deadline_now_loop, 0);
 	kq_cli();
 	KQ_GUEST_ASSERT(timer_count > start);
-	kq_result_u64("tscdeadline-immediate.halted_waits", "count", halted_waits);
+	char vname[48];
+	kq_snprintf(vname, sizeof(vname), "%s.halted_waits", kind);
+	kq_result_u64(vname, "count", halted_waits);
 }
-KQ_GUEST_WORKLOAD("exit.tscdeadline-immediate", exit_tscdeadline_immediate);
 
 /* --- self-IPI ------------------------------------------------------------- */
 
@@ -159,11 +159,10 @@ static void self_ipi_loop(void *ctx, uint64_t iters)
 	}
 }
 
-static void self_ipi(int x2apic)
+static void self_ipi(const char *name, int x2apic)
 {
 	kq_set_isr_handler(KQ_VEC_SELF_IPI, on_self_ipi);
 	kq_lapic_enable(x2apic);
-	const char *name = x2apic ? "self-ipi-x2apic" : "self-ipi-xapic";
 	kq_sti();
 	kq_measure(name, self_ipi_loop, 0);
 	kq_cli();
@@ -172,17 +171,15 @@ static void self_ipi(int x2apic)
 	kq_result_u64(vname, "count", halted_waits);
 }
 
-static void exit_self_ipi_xapic(struct kq_params *p)
+void kq_exit_self_ipi_xapic(struct kq_params *p, const char *kind)
 {
-	self_ipi(0);
+	self_ipi(kind, 0);
 }
-KQ_GUEST_WORKLOAD("exit.self-ipi-xapic", exit_self_ipi_xapic);
 
-static void exit_self_ipi_x2apic(struct kq_params *p)
+void kq_exit_self_ipi_x2apic(struct kq_params *p, const char *kind)
 {
-	self_ipi(1);
+	self_ipi(kind, 1);
 }
-KQ_GUEST_WORKLOAD("exit.self-ipi-x2apic", exit_self_ipi_x2apic);
 
 /* --- IPI ping-pong between vCPU 0 and vCPU 1 ------------------------------ */
 
@@ -224,7 +221,7 @@ static void pingpong_loop(void *ctx, uint64_t iters)
 
 /* args[0]: x2APIC mode; args[1]: 1 when the responder halts between pings
  * (the IPI then also wakes it), 0 when it spins. */
-static void exit_ipi_pingpong(struct kq_params *p)
+void kq_exit_ipi_pingpong(struct kq_params *p, const char *kind)
 {
 	KQ_GUEST_ASSERT(p->nr_vcpus == 2);
 	kq_lapic_enable((int)p->args[0]);
@@ -246,7 +243,7 @@ static void exit_ipi_pingpong(struct kq_params *p)
 	while (!__atomic_load_n(&responder_ready, __ATOMIC_SEQ_CST))
 		kq_pause();
 	kq_sti();
-	kq_measure("ipi-pingpong", pingpong_loop, 0);
+	kq_measure(kind, pingpong_loop, 0);
 	/* The final ping, answered like the others, releases the responder. */
 	__atomic_store_n(&pingpong_stop, 1, __ATOMIC_SEQ_CST);
 	uint64_t before = pongs;
@@ -255,4 +252,3 @@ static void exit_ipi_pingpong(struct kq_params *p)
 		__asm__ volatile("" ::: "memory");
 	kq_cli();
 }
-KQ_GUEST_WORKLOAD("exit.ipi-pingpong", exit_ipi_pingpong);

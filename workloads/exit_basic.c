@@ -1,37 +1,25 @@
-/* The first exit benchmarks: CPUID (a leaf KVM handles in the kernel) and a
- * port write our userspace handles, with the bare reference loop beside it. */
+/* Host hooks of the first exit kinds (rows in workloads/exit_table.def):
+ * CPUID of a chosen leaf, which KVM answers in the kernel, and a port write
+ * our userspace handles, with the bare reference loop beside it. */
+#include "workloads/exit_common.h"
 #include "workloads/reference.h"
-#include "workloads/vmhost.h"
+#include "vmm/err.h"
 
 #include <stdio.h>
-
-static const struct kq_kind_label labels[] = {
-    {"cpuid", "kernel"},
-    {"pio-user", "userspace"},
-    {NULL, NULL},
-};
 
 static const struct kq_param_spec cpuid_params[] = {
     {"leaf", KQ_PT_U64, "CPUID leaf to execute (default 0; KVM answers it in the kernel)"},
     {NULL, 0, NULL},
 };
 
-static void run_cpuid(const struct kq_driver *d, const struct kq_test *t,
-		      const struct kq_run_opts *o, struct kq_result *res)
+/* The guest's loop reads the leaf from args[0]. */
+static int cpuid_prepare(struct kq_exit_ctx *c)
 {
-	struct kq_guest_opts go = {.labels = labels};
-	go.args[0] = (uint64_t)kq_test_param_int(t, "leaf", 0);
-	kq_guest_run(t, o, res, &go);
+	c->go.args[0] = (uint64_t)kq_test_param_int(c->t, "leaf", 0);
+	return 0;
 }
 
-static const struct kq_driver exit_cpuid = {
-    .name = "exit.cpuid",
-    .summary = "CPUID round trip, handled in the kernel",
-    .needs_kvm = true,
-    .params = cpuid_params,
-    .run = run_cpuid,
-};
-KQ_DRIVER(exit_cpuid)
+const struct kq_exit_hooks kq_exit_hooks_cpuid = {.params = cpuid_params, .prepare = cpuid_prepare};
 
 /* The device behind the benchmark port: accepts and discards writes. */
 static int bench_port(void *ctx, struct kq_vcpu *v, uint16_t port, uint8_t *data, int size,
@@ -40,9 +28,13 @@ static int bench_port(void *ctx, struct kq_vcpu *v, uint16_t port, uint8_t *data
 	return 0;
 }
 
-static int pio_setup(struct kq_guest_run *g, void *ctx)
+int kq_exit_pio_user_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
 {
-	return kq_vm_register_pio(g->vm, KQ_PIO_BENCH_PORT, 1, bench_port, NULL);
+	if (kq_vm_register_pio(g->vm, KQ_PIO_BENCH_PORT, 1, bench_port, NULL) < 0) {
+		kq_result_set_status(c->res, KQ_FAIL, "%s", kq_err());
+		return -1;
+	}
+	return 0;
 }
 
 static const struct kq_param_spec pio_params[] = {
@@ -75,21 +67,24 @@ void kq_add_reference(const struct kq_test *t, const struct kq_run_opts *o, stru
 	}
 }
 
-static void run_pio_user(const struct kq_driver *d, const struct kq_test *t,
-			 const struct kq_run_opts *o, struct kq_result *res)
+void kq_exit_add_reference(struct kq_exit_ctx *c, enum kq_reference_kind ref)
 {
-	struct kq_guest_opts go = {.labels = labels, .setup = pio_setup};
-	if (kq_guest_run(t, o, res, &go) < 0)
+	char metric[64], ref_name[64];
+	if (kq_result_status(c->res) != KQ_PASS || !kq_test_param_bool(c->t, "reference", true))
 		return;
-	if (kq_test_param_bool(t, "reference", true))
-		kq_add_reference(t, o, res, KQ_REF_PIO, "pio-user.cycles", "reference.pio-user");
+	snprintf(metric, sizeof(metric), "%s.cycles", c->k->kind);
+	snprintf(ref_name, sizeof(ref_name), "reference.%s", c->k->kind);
+	kq_add_reference(c->t, c->o, c->res, ref, metric, ref_name);
 }
 
-static const struct kq_driver exit_pio_user = {
-    .name = "exit.pio-user",
-    .summary = "port write handled in our userspace, with the bare reference loop",
-    .needs_kvm = true,
+static void pio_user_finish(struct kq_exit_ctx *c, bool ran)
+{
+	if (ran)
+		kq_exit_add_reference(c, KQ_REF_PIO);
+}
+
+const struct kq_exit_hooks kq_exit_hooks_pio_user = {
     .params = pio_params,
-    .run = run_pio_user,
+    .setup = kq_exit_pio_user_setup,
+    .finish = pio_user_finish,
 };
-KQ_DRIVER(exit_pio_user)

@@ -1,20 +1,14 @@
-/* Guest side of the first exit benchmarks: CPUID (handled in the kernel) and
- * a port write handled in our userspace. */
-#include "guest/guest.h"
-#include "workloads/exit_loops.h"
+/* Guest side of the first exit kinds: CPUID (handled in the kernel) and a
+ * port write handled in our userspace (rows in workloads/exit_table.def). */
+#include "workloads/exit_guest.h"
 
-static void cpuid_loop(void *ctx, uint64_t iters)
+/* ctx: the vCPU's parameters; args[0] is the leaf. */
+void kq_exit_cpuid_loop(void *ctx, uint64_t iters)
 {
-	uint32_t leaf = (uint32_t)(uintptr_t)ctx, r[4];
+	uint32_t leaf = (uint32_t)((struct kq_params *)ctx)->args[0], r[4];
 	for (uint64_t i = 0; i < iters; i++)
 		kq_cpuid(leaf, 0, r);
 }
-
-static void exit_cpuid(struct kq_params *p)
-{
-	kq_measure("cpuid", cpuid_loop, (void *)(uintptr_t)p->args[0]);
-}
-KQ_GUEST_WORKLOAD("exit.cpuid", exit_cpuid);
 
 void kq_pio_user_loop(void *ctx, uint64_t iters)
 {
@@ -29,9 +23,3 @@ void kq_pio_user_loop(void *ctx, uint64_t iters)
 			 : "a"(0), "d"(KQ_PIO_BENCH_PORT), "S"(iters)
 			 : "memory", "cc");
 }
-
-static void exit_pio_user(struct kq_params *p)
-{
-	kq_measure("pio-user", kq_pio_user_loop, 0);
-}
-KQ_GUEST_WORKLOAD("exit.pio-user", exit_pio_user);

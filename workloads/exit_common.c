@@ -6,11 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KQ_EXIT_MAX_KINDS 64
-
-static struct kq_driver drivers[KQ_EXIT_MAX_KINDS];
-static int nkinds;
-
 uint64_t kq_exit_measured_iters(const struct kq_result *res, const char *kind)
 {
 	char name[96];
@@ -94,11 +89,11 @@ static void check_evidence(struct kq_exit_ctx *c)
 static int setup_hook(struct kq_guest_run *g, void *ctx)
 {
 	struct kq_exit_ctx *c = ctx;
-	return c->k->setup ? c->k->setup(c, g) : 0;
+	return c->k->hooks->setup ? c->k->hooks->setup(c, g) : 0;
 }
 
-static void run_kind(const struct kq_driver *d, const struct kq_test *t,
-		     const struct kq_run_opts *o, struct kq_result *res)
+void kq_exit_run(const struct kq_driver *d, const struct kq_test *t, const struct kq_run_opts *o,
+		 struct kq_result *res)
 {
 	const struct kq_exit_kind *k = d->data;
 	struct kq_exit_ctx c = {.k = k, .test = t, .t = t, .o = o, .res = res};
@@ -109,40 +104,19 @@ static void run_kind(const struct kq_driver *d, const struct kq_test *t,
 	c.go.setup = setup_hook;
 	c.go.ctx = &c;
 	bool ran = false;
-	if (!k->prepare || k->prepare(&c) == 0)
+	if (!k->hooks->prepare || k->hooks->prepare(&c) == 0)
 		ran = kq_guest_run(c.test, o, res, &c.go) == 0;
 	if (ran)
 		check_evidence(&c);
-	if (k->finish)
-		k->finish(&c, ran);
-}
-
-void kq_exit_register(const struct kq_exit_kind *table)
-{
-	for (const struct kq_exit_kind *k = table; k->name; k++) {
-		if (nkinds == KQ_EXIT_MAX_KINDS) {
-			fprintf(stderr, "kvmqual: more than %d exit kinds\n", KQ_EXIT_MAX_KINDS);
-			abort();
-		}
-		drivers[nkinds] = (struct kq_driver){
-		    .name = k->name,
-		    .summary = k->summary,
-		    .needs_kvm = true,
-		    .params = k->params,
-		    .run = run_kind,
-		    .data = k,
-		};
-		kq_driver_register(&drivers[nkinds]);
-		nkinds++;
-	}
+	if (k->hooks->finish)
+		k->hooks->finish(&c, ran);
 }
 
 static const char *const reg_names[] = {"EAX", "EBX", "ECX", "EDX"};
 
-int kq_exit_need_cpuid(struct kq_exit_ctx *c, struct kq_guest_run *g, uint32_t leaf, int reg,
-		       int bit, const char *feature)
+static bool cpuid_has(struct kq_guest_run *g, const struct kq_cpuid_bit *b)
 {
-	struct kvm_cpuid_entry2 *e = kq_cpuid_find(g->kvm.cpuid, leaf, 0);
+	struct kvm_cpuid_entry2 *e = kq_cpuid_find(g->kvm.cpuid, b->leaf, 0);
 	uint32_t regs[4] = {0, 0, 0, 0};
 	if (e) {
 		regs[0] = e->eax;
@@ -150,13 +124,42 @@ int kq_exit_need_cpuid(struct kq_exit_ctx *c, struct kq_guest_run *g, uint32_t l
 		regs[2] = e->ecx;
 		regs[3] = e->edx;
 	}
-	if (regs[reg] & (1u << bit))
+	return regs[b->reg] & (1u << b->bit);
+}
+
+int kq_exit_need_cpuid(struct kq_exit_ctx *c, struct kq_guest_run *g, uint32_t leaf, int reg,
+		       int bit, const char *feature)
+{
+	struct kq_cpuid_bit b = {leaf, reg, bit, feature};
+	if (cpuid_has(g, &b))
 		return 0;
 	kq_result_set_status(
 	    c->res, KQ_SKIP,
 	    "%s: not in the guest's CPUID (KVM_GET_SUPPORTED_CPUID leaf 0x%x %s bit "
 	    "%d is clear)",
 	    feature, leaf, reg_names[reg], bit);
+	return -1;
+}
+
+int kq_exit_need_any_cpuid(struct kq_exit_ctx *c, struct kq_guest_run *g,
+			   const struct kq_cpuid_bit *bits, int n)
+{
+	char why[512];
+	int len = 0;
+	for (int i = 0; i < n; i++) {
+		if (cpuid_has(g, &bits[i]))
+			return 0;
+		len += snprintf(why + len, sizeof(why) - (size_t)len, "%sleaf 0x%x %s bit %d (%s)",
+				i ? (i == n - 1 ? " and " : ", ") : "", bits[i].leaf,
+				reg_names[bits[i].reg], bits[i].bit, bits[i].feature);
+		if (len >= (int)sizeof(why))
+			break;
+	}
+	kq_result_set_status(c->res, KQ_SKIP,
+			     "not in the guest's CPUID: KVM_GET_SUPPORTED_CPUID %s %s clear", why,
+			     n > 2    ? "are all"
+			     : n == 2 ? "are both"
+				      : "is");
 	return -1;
 }
 
@@ -213,4 +216,14 @@ int kq_exit_need_tsc_deadline(struct kq_exit_ctx *c, struct kq_guest_run *g)
 		kq_result_set_status(c->res, KQ_FAIL, "adding the TSC-deadline bit to CPUID: %s",
 				     kq_err());
 	return rc;
+}
+
+int kq_exit_want_tsc_deadline(struct kq_exit_ctx *c, struct kq_guest_run *g)
+{
+	struct kvm_cpuid_entry2 *e = kq_cpuid_find(g->kvm.cpuid, 1, 0);
+	if (e && (e->ecx & (1u << 24)))
+		return 0;
+	return KQ_KVM_CHECK(g->kvm.fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0
+		   ? kq_exit_need_tsc_deadline(c, g)
+		   : 0;
 }

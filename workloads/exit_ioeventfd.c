@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -113,9 +114,12 @@ static void ioeventfd_finish(struct kq_exit_ctx *c, bool ran)
 	if (!ran)
 		return;
 	uint64_t got = atomic_load(&s->signalled);
-	json_t *m = kq_result_find_metric(c->res, "ioeventfd.writes");
+	char wname[64];
+	snprintf(wname, sizeof(wname), "%s.writes", c->k->kind);
+	json_t *m = kq_result_find_metric(c->res, wname);
 	uint64_t writes = m ? (uint64_t)json_number_value(json_object_get(m, "value")) : 0;
-	kq_result_add_value(c->res, "ioeventfd.signalled", "count", (double)got);
+	snprintf(wname, sizeof(wname), "%s.signalled", c->k->kind);
+	kq_result_add_value(c->res, wname, "count", (double)got);
 	kq_result_set_evidence(c->res, "eventfd",
 			       json_pack("{s:s, s:I, s:I, s:b}", "space", s->pio ? "pio" : "mmio",
 					 "signalled", (json_int_t)got, "drain_reads",
@@ -137,19 +141,10 @@ static void ioeventfd_finish(struct kq_exit_ctx *c, bool ran)
 		    (long long)n, reason);
 }
 
-static const struct kq_exit_kind kinds[] = {
-    {.name = "exit.ioeventfd",
-     .kind = "ioeventfd",
-     .handled_in = "kernel",
-     .summary = "write signalled through KVM_IOEVENTFD, drained by a host thread",
-     .params = ioeventfd_params,
-     .prepare = ioeventfd_prepare,
-     .setup = ioeventfd_setup,
-     .finish = ioeventfd_finish},
-    {0},
+/* Row ioeventfd of workloads/exit_table.def. */
+const struct kq_exit_hooks kq_exit_hooks_ioeventfd = {
+    .params = ioeventfd_params,
+    .prepare = ioeventfd_prepare,
+    .setup = ioeventfd_setup,
+    .finish = ioeventfd_finish,
 };
-
-__attribute__((constructor)) static void register_kinds(void)
-{
-	kq_exit_register(kinds);
-}

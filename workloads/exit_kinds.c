@@ -1,7 +1,8 @@
-/* Host side of the exit kinds that need no interrupts (guest side:
- * workloads/exit_kinds.guest.c): the measurement floor, instructions KVM
- * handles in the kernel, and MMIO our userspace handles, with its bare
- * reference loop. */
+/* Host hooks of the exit kinds that need no interrupts (rows in
+ * workloads/exit_table.def, guest side in workloads/exit_kinds.guest.c):
+ * RDTSCP's CPUID check, the hypercall's instruction, the in-kernel MSR, MMIO
+ * our userspace handles with its bare reference loop, a LAPIC register
+ * read, and XSETBV. */
 #include "workloads/exit_common.h"
 #include "workloads/reference.h"
 #include "vmm/err.h"
@@ -59,12 +60,7 @@ static int hypercall_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
 		c->priv = (void *)hypercall_insn(g);
 	/* The guest's watchdog around its first hypercall needs the deadline
 	 * timer; without it, a host that never completes one meets the time limit. */
-	struct kvm_cpuid_entry2 *e = kq_cpuid_find(g->kvm.cpuid, 1, 0);
-	if (e && (e->ecx & (1u << 24)))
-		return 0;
-	return KQ_KVM_CHECK(g->kvm.fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0
-		   ? kq_exit_need_tsc_deadline(c, g)
-		   : 0;
+	return kq_exit_want_tsc_deadline(c, g);
 }
 
 static void label_metrics(struct kq_result *res, const char *kind, const char *key, json_t *value)
@@ -83,7 +79,7 @@ static void label_metrics(struct kq_result *res, const char *kind, const char *k
 static void hypercall_finish(struct kq_exit_ctx *c, bool ran)
 {
 	if (ran && c->priv)
-		label_metrics(c->res, "hypercall", "instruction", json_string(c->priv));
+		label_metrics(c->res, c->k->kind, "instruction", json_string(c->priv));
 }
 
 /* --- MSRs handled in the kernel --------------------------------------------
@@ -119,10 +115,8 @@ static int mmio_user_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
 
 static void mmio_user_finish(struct kq_exit_ctx *c, bool ran)
 {
-	if (ran && kq_result_status(c->res) == KQ_PASS &&
-	    kq_test_param_bool(c->t, "reference", true))
-		kq_add_reference(c->t, c->o, c->res, KQ_REF_MMIO, "mmio-user.cycles",
-				 "reference.mmio-user");
+	if (ran)
+		kq_exit_add_reference(c, KQ_REF_MMIO);
 }
 
 static const struct kq_param_spec mmio_user_params[] = {
@@ -165,103 +159,29 @@ static int xsetbv_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
 	return kq_exit_set_cr4(c, g, CR4_OSXSAVE);
 }
 
-static const struct kq_exit_kind kinds[] = {
-    {.name = "exit.empty",
-     .kind = "empty",
-     .handled_in = "none",
-     .summary = "empty loop: the floor of the measurement, no exit"},
-    {.name = "exit.rdtsc",
-     .kind = "rdtsc",
-     .handled_in = "none",
-     .summary = "RDTSC: runs in the guest without an exit (TSC offsetting)"},
-    {.name = "exit.rdtscp",
-     .kind = "rdtscp",
-     .handled_in = "none",
-     .summary = "RDTSCP: runs in the guest without an exit (SKIP without CPUID RDTSCP)",
-     .setup = need_rdtscp},
-    {.name = "exit.hypercall",
-     .kind = "hypercall",
-     .handled_in = "kernel",
-     .summary = "VMCALL/VMMCALL (by vendor) with an unknown number: KVM answers -KVM_ENOSYS",
-     .irqchip = KQ_IRQCHIP_KERNEL, /* for the guest's watchdog timer */
-     .params = hypercall_params,
-     .prepare = hypercall_prepare,
-     .setup = hypercall_setup,
-     .finish = hypercall_finish,
-     .stat = "hypercalls"},
-    {.name = "exit.msr-read-kernel",
-     .kind = "msr-read-kernel",
-     .handled_in = "kernel",
-     .summary = "RDMSR IA32_TSC_DEADLINE, handled by the in-kernel LAPIC",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .setup = tsc_deadline_setup},
-    {.name = "exit.msr-write-kernel",
-     .kind = "msr-write-kernel",
-     .handled_in = "kernel",
-     .summary = "WRMSR IA32_TSC_DEADLINE (disarm), handled by the in-kernel LAPIC",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .setup = tsc_deadline_setup},
-    {.name = "exit.pio-kernel",
-     .kind = "pio-kernel",
-     .handled_in = "kernel",
-     .summary = "IN from the PIC's ELCR port 0x4d0, handled by the in-kernel irqchip",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .stat = "io_exits",
-     .user_exit = "IO",
-     .user_expect = KQ_UEXIT_FEW},
-    {.name = "exit.mmio-user",
-     .kind = "mmio-user",
-     .handled_in = "userspace",
-     .summary = "write to unbacked guest memory handled by our userspace, with the bare "
-		"reference loop",
-     .params = mmio_user_params,
-     .setup = mmio_user_setup,
-     .finish = mmio_user_finish,
-     .user_exit = "MMIO",
-     .user_expect = KQ_UEXIT_EACH},
-    {.name = "exit.mmio-kernel",
-     .kind = "mmio-kernel",
-     .handled_in = "kernel",
-     .summary = "read of an in-kernel LAPIC register (xAPIC MMIO)",
-     .irqchip = KQ_IRQCHIP_KERNEL,
-     .params = mmio_kernel_params,
-     .prepare = mmio_kernel_prepare,
-     .user_exit = "MMIO",
-     .user_expect = KQ_UEXIT_FEW},
-    {.name = "exit.cr8-write",
-     .kind = "cr8-write",
-     .handled_in = "kernel",
-     .summary = "MOV to CR8 (TPR) with the in-kernel LAPIC; TPR shadowing may avoid the exit",
-     .irqchip = KQ_IRQCHIP_KERNEL},
-    {.name = "exit.xsetbv",
-     .kind = "xsetbv",
-     .handled_in = "kernel",
-     .summary = "XSETBV of the current XCR0 (SKIP without CPUID XSAVE)",
-     .setup = xsetbv_setup},
-    {.name = "exit.invlpg",
-     .kind = "invlpg",
-     .handled_in = "kernel",
-     .summary = "INVLPG: exits with shadow paging, not with EPT/NPT"},
-    {.name = "exit.dr7-write",
-     .kind = "dr7-write",
-     .handled_in = "kernel",
-     .summary = "MOV to DR7; KVM stops intercepting after the first until the next exit"},
-    {.name = "exit.dr0-read",
-     .kind = "dr0-read",
-     .handled_in = "kernel",
-     .summary = "MOV from DR0; KVM stops intercepting after the first until the next exit"},
-    {.name = "exit.wbinvd",
-     .kind = "wbinvd",
-     .handled_in = "kernel",
-     .summary = "WBINVD (may flush host caches where KVM must honour it)"},
-    {.name = "exit.invd",
-     .kind = "invd",
-     .handled_in = "kernel",
-     .summary = "INVD, which KVM intercepts and skips"},
-    {0},
+const struct kq_exit_hooks kq_exit_hooks_rdtscp = {.setup = need_rdtscp};
+const struct kq_exit_hooks kq_exit_hooks_hypercall = {
+    .params = hypercall_params,
+    .prepare = hypercall_prepare,
+    .setup = hypercall_setup,
+    .finish = hypercall_finish,
 };
+const struct kq_exit_hooks kq_exit_hooks_tsc_deadline = {.setup = tsc_deadline_setup};
+const struct kq_exit_hooks kq_exit_hooks_mmio_user = {
+    .params = mmio_user_params,
+    .setup = mmio_user_setup,
+    .finish = mmio_user_finish,
+};
+const struct kq_exit_hooks kq_exit_hooks_mmio_kernel = {
+    .params = mmio_kernel_params,
+    .prepare = mmio_kernel_prepare,
+};
+const struct kq_exit_hooks kq_exit_hooks_xsetbv = {.setup = xsetbv_setup};
 
-__attribute__((constructor)) static void register_kinds(void)
+/* CR4.PGE toggling: the guest sets PGE first, which needs CPUID PGE. */
+static int pge_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
 {
-	kq_exit_register(kinds);
+	return kq_exit_need_cpuid(c, g, 1, 3, 13, "PGE");
 }
+
+const struct kq_exit_hooks kq_exit_hooks_pge = {.setup = pge_setup};

@@ -2,12 +2,14 @@
  * floor (empty loop, rdtsc, rdtscp), instructions KVM handles in the kernel
  * (hypercall, MSRs, port and LAPIC accesses, CR8, XSETBV, INVLPG, debug
  * registers, WBINVD, INVD) and accesses our userspace or an eventfd answers.
- * Each loop is a kq_measured_fn: kq_measure() times batches of it. */
+ * Each loop is a kq_measured_fn: kq_measure() times batches of it. The
+ * rows of workloads/exit_table.def name these functions. */
+#include "workloads/exit_guest.h"
 #include "workloads/exit_lapic.h"
 
 /* --- the floor: loops without exits -------------------------------------- */
 
-static void empty_loop(void *ctx, uint64_t iters)
+void kq_exit_empty_loop(void *ctx, uint64_t iters)
 {
 	uint64_t i = 0;
 	if (!iters)
@@ -21,23 +23,11 @@ static void empty_loop(void *ctx, uint64_t iters)
 			 : "cc");
 }
 
-static void exit_empty(struct kq_params *p)
-{
-	kq_measure("empty", empty_loop, 0);
-}
-KQ_GUEST_WORKLOAD("exit.empty", exit_empty);
-
-static void rdtsc_loop(void *ctx, uint64_t iters)
+void kq_exit_rdtsc_loop(void *ctx, uint64_t iters)
 {
 	for (uint64_t i = 0; i < iters; i++)
 		__asm__ volatile("rdtsc" ::: "eax", "edx", "memory");
 }
-
-static void exit_rdtsc(struct kq_params *p)
-{
-	kq_measure("rdtsc", rdtsc_loop, 0);
-}
-KQ_GUEST_WORKLOAD("exit.rdtsc", exit_rdtsc);
 
 static void rdtscp_loop(void *ctx, uint64_t iters)
 {
@@ -45,14 +35,13 @@ static void rdtscp_loop(void *ctx, uint64_t iters)
 		__asm__ volatile("rdtscp" ::: "eax", "ecx", "edx", "memory");
 }
 
-static void exit_rdtscp(struct kq_params *p)
+void kq_exit_rdtscp(struct kq_params *p, const char *kind)
 {
 	/* The host skips this kind when CPUID lacks RDTSCP; a #UD here would
 	 * mean the CPUID and the CPU disagree. */
 	KQ_GUEST_ASSERT(kq_have_rdtscp);
-	kq_measure("rdtscp", rdtscp_loop, 0);
+	kq_measure(kind, rdtscp_loop, 0);
 }
-KQ_GUEST_WORKLOAD("exit.rdtscp", exit_rdtscp);
 
 /* --- hypercall ------------------------------------------------------------ */
 
@@ -91,7 +80,7 @@ static void vmmcall_loop(void *ctx, uint64_t iters)
 	}
 }
 
-static void exit_hypercall(struct kq_params *p)
+void kq_exit_hypercall(struct kq_params *p, const char *kind)
 {
 	struct hc_ctx c = {0, 0};
 	/* args[0]: 0 follows the vendor, 1 forces VMCALL, 2 VMMCALL. */
@@ -102,13 +91,12 @@ static void exit_hypercall(struct kq_params *p)
 	kq_guard_arm(1000, amd ? "VMMCALL (0f 01 d9)" : "VMCALL (0f 01 c1)");
 	loop(&c, 1);
 	kq_guard_disarm();
-	kq_measure("hypercall", loop, &c);
+	kq_measure(kind, loop, &c);
 	if (c.bad)
 		kq_printf("hypercall 0x%x answered 0x%llx, not -KVM_ENOSYS (-%d)", KQ_HC_UNKNOWN,
 			  (unsigned long long)c.last, KQ_KVM_ENOSYS);
 	KQ_GUEST_ASSERT(c.bad == 0);
 }
-KQ_GUEST_WORKLOAD("exit.hypercall", exit_hypercall);
 
 /* --- MSRs ----------------------------------------------------------------- */
 
@@ -125,29 +113,24 @@ static void tscdeadline_write_loop(void *ctx, uint64_t iters)
 		kq_wrmsr(KQ_MSR_TSC_DEADLINE, 0);
 }
 
-static void exit_msr_kernel(struct kq_params *p, int write)
+static void exit_msr_kernel(const char *kind, int write)
 {
 	/* Deadline mode, masked: a write goes through KVM's timer code rather
 	 * than being dropped as in one-shot mode, and nothing is ever delivered. */
 	kq_lapic_enable(0);
 	kq_lapic_timer_tscdeadline(KQ_VEC_TIMER, 1);
-	if (write)
-		kq_measure("msr-write-kernel", tscdeadline_write_loop, 0);
-	else
-		kq_measure("msr-read-kernel", tscdeadline_read_loop, 0);
+	kq_measure(kind, write ? tscdeadline_write_loop : tscdeadline_read_loop, 0);
 }
 
-static void exit_msr_read_kernel(struct kq_params *p)
+void kq_exit_msr_read_kernel(struct kq_params *p, const char *kind)
 {
-	exit_msr_kernel(p, 0);
+	exit_msr_kernel(kind, 0);
 }
-KQ_GUEST_WORKLOAD("exit.msr-read-kernel", exit_msr_read_kernel);
 
-static void exit_msr_write_kernel(struct kq_params *p)
+void kq_exit_msr_write_kernel(struct kq_params *p, const char *kind)
 {
-	exit_msr_kernel(p, 1);
+	exit_msr_kernel(kind, 1);
 }
-KQ_GUEST_WORKLOAD("exit.msr-write-kernel", exit_msr_write_kernel);
 
 static void user_msr_read_loop(void *ctx, uint64_t iters)
 {
@@ -162,38 +145,30 @@ static void user_msr_write_loop(void *ctx, uint64_t iters)
 		kq_wrmsr(KQ_MSR_USER, i);
 }
 
-static void exit_msr_read_user(struct kq_params *p)
+void kq_exit_msr_read_user(struct kq_params *p, const char *kind)
 {
 	uint64_t bad = 0;
-	kq_measure("msr-read-user", user_msr_read_loop, &bad);
+	kq_measure(kind, user_msr_read_loop, &bad);
 	KQ_GUEST_ASSERT(bad == 0); /* every RDMSR got the host's answer */
 }
-KQ_GUEST_WORKLOAD("exit.msr-read-user", exit_msr_read_user);
 
-static void exit_msr_write_user(struct kq_params *p)
+void kq_exit_msr_write_user(struct kq_params *p, const char *kind)
 {
-	kq_measure("msr-write-user", user_msr_write_loop, 0);
+	kq_measure(kind, user_msr_write_loop, 0);
 	/* The host keeps the last value written: read it back through it. */
 	kq_wrmsr(KQ_MSR_USER, 0x1234);
 	KQ_GUEST_ASSERT(kq_rdmsr(KQ_MSR_USER) == 0x1234);
 }
-KQ_GUEST_WORKLOAD("exit.msr-write-user", exit_msr_write_user);
 
 /* --- port I/O and MMIO ---------------------------------------------------- */
 
-static void elcr_loop(void *ctx, uint64_t iters)
+void kq_exit_elcr_loop(void *ctx, uint64_t iters)
 {
 	for (uint64_t i = 0; i < iters; i++) {
 		uint8_t v;
 		__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"((uint16_t)KQ_PORT_ELCR) : "memory");
 	}
 }
-
-static void exit_pio_kernel(struct kq_params *p)
-{
-	kq_measure("pio-kernel", elcr_loop, 0);
-}
-KQ_GUEST_WORKLOAD("exit.pio-kernel", exit_pio_kernel);
 
 /* Written out so that workloads/reference.c runs the very same loop (its
  * KQ_REF_MMIO code): on hosts that emulate around an exit, every instruction
@@ -217,12 +192,11 @@ static void mmio_user_loop(void *ctx, uint64_t iters)
 	mmio_write_loop(KQ_MMIO_GPA, iters);
 }
 
-static void exit_mmio_user(struct kq_params *p)
+void kq_exit_mmio_user(struct kq_params *p, const char *kind)
 {
 	KQ_GUEST_ASSERT(p->mmio_gpa == KQ_MMIO_GPA);
-	kq_measure("mmio-user", mmio_user_loop, 0);
+	kq_measure(kind, mmio_user_loop, 0);
 }
-KQ_GUEST_WORKLOAD("exit.mmio-user", exit_mmio_user);
 
 static void lapic_read_loop(void *ctx, uint64_t iters)
 {
@@ -231,15 +205,14 @@ static void lapic_read_loop(void *ctx, uint64_t iters)
 		(void)*reg;
 }
 
-static void exit_mmio_kernel(struct kq_params *p)
+void kq_exit_mmio_kernel(struct kq_params *p, const char *kind)
 {
 	uint64_t off = p->args[0];
 	KQ_GUEST_ASSERT(off < 0x400 && off % 16 == 0);
 	/* xAPIC mode (the reset state): the LAPIC page is KVM's in-kernel MMIO. */
 	kq_lapic_enable(0);
-	kq_measure("mmio-kernel", lapic_read_loop, (void *)(uintptr_t)(KQ_LAPIC_GPA + off));
+	kq_measure(kind, lapic_read_loop, (void *)(uintptr_t)(KQ_LAPIC_GPA + off));
 }
-KQ_GUEST_WORKLOAD("exit.mmio-kernel", exit_mmio_kernel);
 
 /* Counts what it writes, so the host can check the eventfd saw every write. */
 static void ioeventfd_mmio_loop(void *ctx, uint64_t iters)
@@ -255,29 +228,83 @@ static void ioeventfd_pio_loop(void *ctx, uint64_t iters)
 		kq_outb(KQ_IOEVENTFD_PORT, 0);
 }
 
-static void exit_ioeventfd(struct kq_params *p)
+void kq_exit_ioeventfd(struct kq_params *p, const char *kind)
 {
 	uint64_t writes = 0;
-	kq_measure("ioeventfd",
-		   p->args[0] == KQ_IOEVENT_PIO ? ioeventfd_pio_loop : ioeventfd_mmio_loop,
+	kq_measure(kind, p->args[0] == KQ_IOEVENT_PIO ? ioeventfd_pio_loop : ioeventfd_mmio_loop,
 		   &writes);
-	kq_result_u64("ioeventfd.writes", "count", writes);
+	char name[48];
+	kq_snprintf(name, sizeof(name), "%s.writes", kind);
+	kq_result_u64(name, "count", writes);
 }
-KQ_GUEST_WORKLOAD("exit.ioeventfd", exit_ioeventfd);
 
 /* --- control and debug registers, caches, TLB ----------------------------- */
 
-static void cr8_loop(void *ctx, uint64_t iters)
+void kq_exit_cr8_write_loop(void *ctx, uint64_t iters)
 {
 	for (uint64_t i = 0; i < iters; i++)
 		__asm__ volatile("mov %0, %%cr8" ::"r"(0ULL) : "memory");
 }
 
-static void exit_cr8_write(struct kq_params *p)
+/* kvm-unit-tests' mov_from_cr8: a read of the TPR through CR8. */
+void kq_exit_cr8_read_loop(void *ctx, uint64_t iters)
 {
-	kq_measure("cr8-write", cr8_loop, 0);
+	for (uint64_t i = 0; i < iters; i++) {
+		uint64_t v;
+		__asm__ volatile("mov %%cr8, %0" : "=r"(v)::"memory");
+	}
 }
-KQ_GUEST_WORKLOAD("exit.cr8-write", exit_cr8_write);
+
+#define CR0_WP	(1ULL << 16)
+#define CR4_PGE (1ULL << 7)
+
+static inline uint64_t read_cr0(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline uint64_t read_cr4(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+/* Two MOVs to CR0 per iteration: WP off, WP back on (kvm-unit-tests'
+ * toggle_cr0_wp). Ring 0 touches no read-only page meanwhile. */
+void kq_exit_cr0_wp_toggle_loop(void *ctx, uint64_t iters)
+{
+	uint64_t cr0 = read_cr0();
+	for (uint64_t i = 0; i < iters; i++)
+		__asm__ volatile("mov %0, %%cr0\n\t"
+				 "mov %1, %%cr0" ::"r"(cr0 ^ CR0_WP),
+				 "r"(cr0)
+				 : "memory");
+}
+
+static void cr4_pge_toggle_loop(void *ctx, uint64_t iters)
+{
+	uint64_t cr4 = *(uint64_t *)ctx;
+	for (uint64_t i = 0; i < iters; i++)
+		__asm__ volatile("mov %0, %%cr4\n\t"
+				 "mov %1, %%cr4" ::"r"(cr4 & ~CR4_PGE),
+				 "r"(cr4)
+				 : "memory");
+}
+
+/* Two MOVs to CR4 per iteration: PGE off (which flushes the whole TLB,
+ * global pages included), PGE back on. The vmm starts without PGE. */
+void kq_exit_cr4_pge_toggle(struct kq_params *p, const char *kind)
+{
+	uint32_t r[4];
+	kq_cpuid(1, 0, r);
+	KQ_GUEST_ASSERT(r[3] & (1u << 13)); /* CPUID PGE: the host checked it */
+	uint64_t cr4 = read_cr4() | CR4_PGE;
+	__asm__ volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
+	kq_measure(kind, cr4_pge_toggle_loop, &cr4);
+}
 
 static void xsetbv_loop(void *ctx, uint64_t iters)
 {
@@ -287,7 +314,7 @@ static void xsetbv_loop(void *ctx, uint64_t iters)
 				 : "memory");
 }
 
-static void exit_xsetbv(struct kq_params *p)
+void kq_exit_xsetbv(struct kq_params *p, const char *kind)
 {
 	uint32_t r[4], lo, hi;
 	kq_cpuid(1, 0, r);
@@ -295,38 +322,25 @@ static void exit_xsetbv(struct kq_params *p)
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	/* Writing back the current XCR0 changes nothing but still exits. */
 	uint64_t xcr0 = ((uint64_t)hi << 32) | lo;
-	kq_measure("xsetbv", xsetbv_loop, &xcr0);
+	kq_measure(kind, xsetbv_loop, &xcr0);
 }
-KQ_GUEST_WORKLOAD("exit.xsetbv", exit_xsetbv);
 
 static uint8_t invlpg_target[4096] __attribute__((aligned(4096)));
 
-static void invlpg_loop(void *ctx, uint64_t iters)
+void kq_exit_invlpg_loop(void *ctx, uint64_t iters)
 {
 	for (uint64_t i = 0; i < iters; i++)
 		__asm__ volatile("invlpg (%0)" ::"r"(invlpg_target) : "memory");
 }
 
-static void exit_invlpg(struct kq_params *p)
-{
-	kq_measure("invlpg", invlpg_loop, 0);
-}
-KQ_GUEST_WORKLOAD("exit.invlpg", exit_invlpg);
-
-static void dr7_write_loop(void *ctx, uint64_t iters)
+void kq_exit_dr7_write_loop(void *ctx, uint64_t iters)
 {
 	/* 0x400: DR7's reset value, no breakpoint enabled. */
 	for (uint64_t i = 0; i < iters; i++)
 		__asm__ volatile("mov %0, %%dr7" ::"r"(0x400ULL) : "memory");
 }
 
-static void exit_dr7_write(struct kq_params *p)
-{
-	kq_measure("dr7-write", dr7_write_loop, 0);
-}
-KQ_GUEST_WORKLOAD("exit.dr7-write", exit_dr7_write);
-
-static void dr0_read_loop(void *ctx, uint64_t iters)
+void kq_exit_dr0_read_loop(void *ctx, uint64_t iters)
 {
 	for (uint64_t i = 0; i < iters; i++) {
 		uint64_t v;
@@ -334,34 +348,16 @@ static void dr0_read_loop(void *ctx, uint64_t iters)
 	}
 }
 
-static void exit_dr0_read(struct kq_params *p)
-{
-	kq_measure("dr0-read", dr0_read_loop, 0);
-}
-KQ_GUEST_WORKLOAD("exit.dr0-read", exit_dr0_read);
-
-static void wbinvd_loop(void *ctx, uint64_t iters)
+void kq_exit_wbinvd_loop(void *ctx, uint64_t iters)
 {
 	for (uint64_t i = 0; i < iters; i++)
 		__asm__ volatile("wbinvd" ::: "memory");
 }
 
-static void exit_wbinvd(struct kq_params *p)
-{
-	kq_measure("wbinvd", wbinvd_loop, 0);
-}
-KQ_GUEST_WORKLOAD("exit.wbinvd", exit_wbinvd);
-
-static void invd_loop(void *ctx, uint64_t iters)
+void kq_exit_invd_loop(void *ctx, uint64_t iters)
 {
 	/* KVM intercepts INVD on both vendors and skips it (a guest must not
 	 * drop the host's dirty cache lines); bare, it would lose data. */
 	for (uint64_t i = 0; i < iters; i++)
 		__asm__ volatile("invd" ::: "memory");
 }
-
-static void exit_invd(struct kq_params *p)
-{
-	kq_measure("invd", invd_loop, 0);
-}
-KQ_GUEST_WORKLOAD("exit.invd", exit_invd);

@@ -57,25 +57,5 @@ static int user_msr_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
 	return 0;
 }
 
-static const struct kq_exit_kind kinds[] = {
-    {.name = "exit.msr-read-user",
-     .kind = "msr-read-user",
-     .handled_in = "userspace",
-     .summary = "RDMSR denied by an MSR filter, answered by our userspace",
-     .setup = user_msr_setup,
-     .user_exit = "X86_RDMSR",
-     .user_expect = KQ_UEXIT_EACH},
-    {.name = "exit.msr-write-user",
-     .kind = "msr-write-user",
-     .handled_in = "userspace",
-     .summary = "WRMSR denied by an MSR filter, taken by our userspace",
-     .setup = user_msr_setup,
-     .user_exit = "X86_WRMSR",
-     .user_expect = KQ_UEXIT_EACH},
-    {0},
-};
-
-__attribute__((constructor)) static void register_kinds(void)
-{
-	kq_exit_register(kinds);
-}
+/* Rows msr-read-user and msr-write-user of workloads/exit_table.def. */
+const struct kq_exit_hooks kq_exit_hooks_user_msr = {.setup = user_msr_setup};

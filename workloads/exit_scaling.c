@@ -1,4 +1,5 @@
-/* Exit scaling: the same exit on 1, 2, 4 ... N vCPUs at once, pinned one per
+/* Exit scaling: the same exit (a plain-loop row of workloads/exit_table.def,
+ * with its host hooks) on 1, 2, 4 ... N vCPUs at once, pinned one per
  * core first and then on SMT siblings (policy "spread"), one VM per count.
  * Reports each vCPU's samples, the aggregate exits per second and its
  * efficiency against N independent single vCPUs: lock contention in KVM or
@@ -11,30 +12,19 @@
 #include <string.h>
 
 static const struct kq_param_spec scaling_params[] = {
-    {"kind", KQ_PT_STRING, "cpuid (default; handled in the kernel) or pio-user (our userspace)"},
+    {"kind", KQ_PT_STRING,
+     "an exit kind whose guest side is a plain loop (workloads/exit_table.def): cpuid "
+     "(default; handled in the kernel), pio-user (our userspace), pio-kernel ..."},
     {"max_vcpus", KQ_PT_INT, "largest vCPU count (default: the CPUs this process may use)"},
     {NULL, 0, NULL},
 };
 
-static const struct kq_kind_label labels[] = {
-    {"cpuid", "kernel"},
-    {"pio-user", "userspace"},
-    {NULL, NULL},
-};
-
-static int bench_port(void *ctx, struct kq_vcpu *v, uint16_t port, uint8_t *data, int size,
-		      bool is_write)
+/* The row's own host setup (pio-user's port, say), as its driver runs it. */
+static int row_setup(struct kq_guest_run *g, void *ctx)
 {
-	return 0;
-}
-
-static int pio_setup(struct kq_guest_run *g, void *ctx)
-{
-	if (kq_vm_register_pio(g->vm, KQ_PIO_BENCH_PORT, 1, bench_port, NULL) < 0) {
-		kq_result_set_status(g->res, KQ_FAIL, "%s", kq_err());
-		return -1;
-	}
-	return 0;
+	struct kq_exit_ctx *c = ctx;
+	c->res = g->res;
+	return c->k->hooks->setup ? c->k->hooks->setup(c, g) : 0;
 }
 
 static int allowed_cpus(void)
@@ -95,20 +85,27 @@ static uint64_t iters_of(const struct kq_result *sub, int n, int vcpu, const cha
 
 /* One vCPU count; returns 0 to go on, -1 to stop (status set on res). */
 static int run_count(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res,
-		     const char *kind, int n, double *agg1)
+		     const struct kq_exit_kind *k, int n, double *agg1)
 {
 	static struct kq_test tt;
 	tt = *t;
 	tt.vcpus = n;
 	tt.pin = KQ_PIN_SPREAD;
-	bool pio = strcmp(kind, "pio-user") == 0;
-	struct kq_guest_opts go = {.guest_workload = "exit.scaling", .labels = labels};
-	go.args[0] = pio ? KQ_SCALE_PIO_USER : KQ_SCALE_CPUID;
-	if (pio)
-		go.setup = pio_setup;
+	const char *kind = k->kind;
 	struct kq_result sub;
 	kq_result_init(&sub, t->name);
-	int rc = kq_guest_run(&tt, o, &sub, &go);
+	struct kq_exit_ctx c = {.k = k, .test = &tt, .t = &tt, .o = o, .res = &sub};
+	c.labels[0] = (struct kq_kind_label){k->kind, k->handled_in};
+	c.go.guest_workload = "exit.scaling";
+	c.go.labels = c.labels;
+	c.go.irqchip = k->irqchip;
+	c.go.setup = row_setup;
+	c.go.ctx = &c;
+	int rc = -1;
+	if (!k->hooks->prepare || k->hooks->prepare(&c) == 0) {
+		c.go.args[KQ_SCALE_ROW_ARG] = k->id;
+		rc = kq_guest_run(&tt, o, &sub, &c.go);
+	}
 	char key[32];
 	snprintf(key, sizeof(key), "vcpus%d", n);
 	kq_result_set_evidence(res, key, json_deep_copy(json_object_get(sub.obj, "evidence")));
@@ -137,14 +134,13 @@ static int run_count(const struct kq_test *t, const struct kq_run_opts *o, struc
 		}
 		rate += 1e9 / ns;
 	}
-	if (pio) {
-		/* Every measured port write must have reached our userspace. */
-		int64_t io = kq_exit_evidence_count(&sub, "userspace_exits", "IO");
-		if (io < (int64_t)iters) {
-			kq_result_set_status(res, KQ_FAIL,
-					     "vcpus = %d: %lld KVM_EXIT_IO for %llu measured port "
-					     "writes",
-					     n, (long long)io, (unsigned long long)iters);
+	if (k->user_exit && k->user_expect == KQ_UEXIT_EACH) {
+		/* Every measured access must have reached our userspace. */
+		int64_t u = kq_exit_evidence_count(&sub, "userspace_exits", k->user_exit);
+		if (u < (int64_t)iters) {
+			kq_result_set_status(
+			    res, KQ_FAIL, "vcpus = %d: %lld KVM_EXIT_%s for %llu measured %s", n,
+			    (long long)u, k->user_exit, (unsigned long long)iters, kind);
 			kq_result_free(&sub);
 			return -1;
 		}
@@ -170,9 +166,18 @@ static int run_count(const struct kq_test *t, const struct kq_run_opts *o, struc
 static void run_scaling(const struct kq_driver *d, const struct kq_test *t,
 			const struct kq_run_opts *o, struct kq_result *res)
 {
+	/* The one look-up by name: a parameter from suite.conf. */
 	const char *kind = kq_test_param(t, "kind", "cpuid");
-	if (strcmp(kind, "cpuid") != 0 && strcmp(kind, "pio-user") != 0) {
-		kq_result_set_status(res, KQ_FAIL, "kind = %s: expected cpuid or pio-user", kind);
+	const struct kq_exit_kind *k = NULL;
+	for (int i = 0; i < KQ_EXIT_COUNT && !k; i++)
+		if (strcmp(kq_exit_kinds[i].kind, kind) == 0)
+			k = &kq_exit_kinds[i];
+	if (!k || !k->plain_loop) {
+		kq_result_set_status(
+		    res, KQ_FAIL,
+		    "kind = %s: %s (exit.scaling runs the kinds of "
+		    "workloads/exit_table.def whose guest side is a KQ_LOOP)",
+		    kind, k ? "its guest side is not a plain loop" : "no such exit kind");
 		return;
 	}
 	int cpus = allowed_cpus();
@@ -190,7 +195,7 @@ static void run_scaling(const struct kq_driver *d, const struct kq_test *t,
 	double agg1 = 0;
 	json_t *counts = json_array();
 	for (int n = 1; n <= max; n = n * 2 > max && n < max ? (int)max : n * 2) {
-		if (run_count(t, o, res, kind, n, &agg1) < 0)
+		if (run_count(t, o, res, k, n, &agg1) < 0)
 			break;
 		json_array_append_new(counts, json_integer(n));
 	}
