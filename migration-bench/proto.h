@@ -16,17 +16,18 @@
 
 #include "migration-bench/wire.h"
 
-#define KQ_MIG_MAGIC	   0x464d514bu /* "KQMF" */
-#define KQ_MIG_VERSION	   1
-#define KQ_MIG_HDR_SIZE	   32
-#define KQ_MIG_MAX_PAYLOAD (4u << 20)
-#define KQ_MIG_PAGE	   4096u
-#define KQ_MIG_MAX_RUN	   256 /* pages per PAGES frame: 1 MiB of data */
-#define KQ_MIG_MAX_SLOTS   32
-#define KQ_MIG_MAX_CPUID   256
-#define KQ_MIG_MAX_MSRS	   512
-#define KQ_MIG_MAX_VCPUS   64
-#define KQ_MIG_MSG_MAX	   512
+#define KQ_MIG_MAGIC	    0x464d514bu /* "KQMF" */
+#define KQ_MIG_SEALED_MAGIC 0x534d514bu /* "KQMS": a keyed stream's preamble */
+#define KQ_MIG_VERSION	    1
+#define KQ_MIG_HDR_SIZE	    32
+#define KQ_MIG_MAX_PAYLOAD  (4u << 20)
+#define KQ_MIG_PAGE	    4096u
+#define KQ_MIG_MAX_RUN	    256 /* pages per PAGES frame: 1 MiB of data */
+#define KQ_MIG_MAX_SLOTS    32
+#define KQ_MIG_MAX_CPUID    256
+#define KQ_MIG_MAX_MSRS	    512
+#define KQ_MIG_MAX_VCPUS    64
+#define KQ_MIG_MSG_MAX	    512
 
 enum kq_mig_type {
 	KQ_MF_SETUP = 1, /* source → destination: struct kq_mig_setup */

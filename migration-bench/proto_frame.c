@@ -70,6 +70,13 @@ int kq_mig_hdr_decode(const uint8_t in[KQ_MIG_HDR_SIZE], uint64_t off, uint32_t 
 	h->sum = get(in + 16, 8);
 	h->hdr_sum = (uint32_t)get(in + 24, 4);
 	unsigned long long o = (unsigned long long)off;
+	if (h->magic == KQ_MIG_SEALED_MAGIC) {
+		snprintf(err, errlen,
+			 "frame %u (header) byte %llu: field magic: the peer seals its stream with "
+			 "a key (--key) and this end has none; refused",
+			 want_seq, o);
+		return -1;
+	}
 	if (h->magic != KQ_MIG_MAGIC) {
 		snprintf(err, errlen,
 			 "frame %u (header) byte %llu: field magic: 0x%08x is not a kvmqual "
