@@ -4,7 +4,9 @@ CSTD    := -std=gnu11
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     ?= -O2 -g
 BUILD   ?= build
-PKGS    := libcpuid hwloc inih jansson libxxhash libzstd libsodium
+PKGS    := libcpuid hwloc inih jansson
+PKGS    += libxxhash
+PKGS    += libzstd libsodium
 
 ifeq ($(SAN),1)
   OPT   := -O1 -g -fno-omit-frame-pointer

@@ -9,6 +9,7 @@ packages=(
   libxxhash-dev libzstd-dev libsodium-dev clang
   gnuplot-nox perl jq libxml2-utils python3 python3-jsonschema chromium
   qemu-system-x86 busybox-static cpio kmod iproute2 zstd xz-utils
+  libxxhash-dev
 )
 
 missing=()

@@ -55,20 +55,105 @@ static void fail_with_regs(struct kq_vcpu *v, const char *what)
 	kq_vcpu_fail(v, "%s at %s", what, regs);
 }
 
-static int handle_ucall(struct kq_vcpu *v, uint32_t gpa)
+static int exit_event(struct kq_vcpu_event *ev, uint32_t reason)
 {
-	struct kq_vm *vm = v->vm;
-	struct kq_ucall *uc = kq_vm_gpa_to_hva(vm, gpa, sizeof(*uc));
+	*ev = (struct kq_vcpu_event){.kind = KQ_EV_EXIT, .exit_reason = reason};
+	return 0;
+}
+
+static int dispatch_ucall(struct kq_vcpu *v, uint32_t gpa, struct kq_vcpu_event *ev)
+{
+	struct kq_ucall *uc = kq_vm_gpa_to_hva(v->vm, gpa, sizeof(*uc));
 	if (!uc) {
 		kq_vcpu_fail(v, "ucall message at 0x%x lies outside guest RAM", gpa);
 		return -1;
 	}
 	v->ucalls++;
-	switch (uc->kind) {
-	case KQ_UC_BOOT:
+	v->last_ucall_gpa = gpa;
+	if (uc->kind == KQ_UC_BOOT)
 		return 1;
+	if (uc->kind == KQ_UC_DONE)
+		atomic_store(&v->done, true);
+	*ev = (struct kq_vcpu_event){.kind = KQ_EV_UCALL,
+				     .exit_reason = KVM_EXIT_IO,
+				     .ucall = uc->kind,
+				     .uc = uc,
+				     .ucall_gpa = gpa};
+	return 0;
+}
+
+static int dispatch_io(struct kq_vcpu *v, struct kq_vcpu_event *ev)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	if (run->io.port == KQ_UCALL_PORT && out && run->io.size == 4 && run->io.count == 1) {
+		uint32_t gpa;
+		memcpy(&gpa, data, 4);
+		return dispatch_ucall(v, gpa, ev);
+	}
+	struct kq_vm *vm = v->vm;
+	for (int i = 0; i < vm->npio; i++) {
+		struct kq_pio_range *h = &vm->pio[i];
+		if (run->io.port >= h->base && run->io.port < h->base + h->len) {
+			for (uint32_t k = 0; k < run->io.count; k++)
+				if (h->fn(h->ctx, v, run->io.port, data + k * run->io.size,
+					  run->io.size, out) < 0)
+					return -1;
+			return 1;
+		}
+	}
+	return exit_event(ev, KVM_EXIT_IO);
+}
+
+static int dispatch_mmio(struct kq_vcpu *v, struct kq_vcpu_event *ev)
+{
+	struct kvm_run *run = v->run;
+	struct kq_vm *vm = v->vm;
+	uint64_t a = run->mmio.phys_addr;
+	for (int i = 0; i < vm->nmmio; i++) {
+		struct kq_mmio_range *h = &vm->mmio[i];
+		if (a >= h->base && a < h->base + h->len)
+			return h->fn(h->ctx, v, a, run->mmio.data, (int)run->mmio.len,
+				     run->mmio.is_write) < 0
+				   ? -1
+				   : 1;
+	}
+	return exit_event(ev, KVM_EXIT_MMIO);
+}
+
+int kq_exit_dispatch(struct kq_vcpu *v, struct kq_vcpu_event *ev)
+{
+	struct kvm_run *run = v->run;
+	uint32_t reason = run->exit_reason;
+	if (reason < 64)
+		v->exits[reason]++;
+	switch (reason) {
+	case KVM_EXIT_IO:
+		return dispatch_io(v, ev);
+	case KVM_EXIT_MMIO:
+		return dispatch_mmio(v, ev);
+	case KVM_EXIT_DIRTY_RING_FULL:
+		/* Harvest, reset, run on: KVM lets the vCPU continue once the
+		 * ring has room again. */
+		if (kq_dirty_ring_full(v->vm) < 0) {
+			kq_vcpu_fail(v, "dirty ring full, harvest failed: %s", kq_err());
+			return -1;
+		}
+		return 1;
+	default:
+		if (reason < 64 && v->vm->exit_fn[reason])
+			return v->vm->exit_fn[reason](v->vm->exit_ctx[reason], v, run) < 0 ? -1 : 1;
+		return exit_event(ev, reason);
+	}
+}
+
+/* Thread mode: a ucall the vmm passed up. */
+static int thread_ucall(struct kq_vcpu *v, const struct kq_ucall *uc)
+{
+	struct kq_vm *vm = v->vm;
+	switch (uc->kind) {
 	case KQ_UC_DONE:
-		v->done = true;
 		return 0;
 	case KQ_UC_ASSERT:
 		kq_vcpu_fail(v, "guest assertion failed: %.*s", (int)sizeof(uc->text), uc->text);
@@ -96,79 +181,35 @@ static int handle_ucall(struct kq_vcpu *v, uint32_t gpa)
 	return r < 0 ? -1 : 1;
 }
 
-static int handle_io(struct kq_vcpu *v)
+/* Thread mode: an exit nobody handles fails the VM, precisely. */
+static int thread_exit(struct kq_vcpu *v, uint32_t reason)
 {
 	struct kvm_run *run = v->run;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	bool out = run->io.direction == KVM_EXIT_IO_OUT;
-	if (run->io.port == KQ_UCALL_PORT && out && run->io.size == 4 && run->io.count == 1) {
-		uint32_t gpa;
-		memcpy(&gpa, data, 4);
-		return handle_ucall(v, gpa);
-	}
-	struct kq_vm *vm = v->vm;
-	for (int i = 0; i < vm->npio; i++) {
-		struct kq_pio_range *h = &vm->pio[i];
-		if (run->io.port >= h->base && run->io.port < h->base + h->len) {
-			for (uint32_t k = 0; k < run->io.count; k++)
-				if (h->fn(h->ctx, v, run->io.port, data + k * run->io.size,
-					  run->io.size, out) < 0)
-					return -1;
-			return 1;
-		}
-	}
-	char what[128];
-	snprintf(what, sizeof(what), "unexpected port %s 0x%x (size %u)",
-		 out ? "write to" : "read from", run->io.port, run->io.size);
-	fail_with_regs(v, what);
-	return -1;
-}
-
-static int handle_mmio(struct kq_vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	struct kq_vm *vm = v->vm;
-	uint64_t a = run->mmio.phys_addr;
-	for (int i = 0; i < vm->nmmio; i++) {
-		struct kq_mmio_range *h = &vm->mmio[i];
-		if (a >= h->base && a < h->base + h->len)
-			return h->fn(h->ctx, v, a, run->mmio.data, (int)run->mmio.len,
-				     run->mmio.is_write) < 0
-				   ? -1
-				   : 1;
-	}
-	char what[128];
-	snprintf(what, sizeof(what), "unexpected MMIO %s at 0x%llx (len %u)",
-		 run->mmio.is_write ? "write" : "read", (unsigned long long)a, run->mmio.len);
-	fail_with_regs(v, what);
-	return -1;
-}
-
-int kq_vcpu_handle_exit(struct kq_vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	uint32_t reason = run->exit_reason;
-	if (reason < 64)
-		v->exits[reason]++;
 	char what[256];
 	switch (reason) {
 	case KVM_EXIT_IO:
-		return handle_io(v);
+		snprintf(what, sizeof(what), "unexpected port %s 0x%x (size %u)",
+			 run->io.direction == KVM_EXIT_IO_OUT ? "write to" : "read from",
+			 run->io.port, run->io.size);
+		break;
 	case KVM_EXIT_MMIO:
-		return handle_mmio(v);
+		snprintf(what, sizeof(what), "unexpected MMIO %s at 0x%llx (len %u)",
+			 run->mmio.is_write ? "write" : "read",
+			 (unsigned long long)run->mmio.phys_addr, run->mmio.len);
+		break;
 	case KVM_EXIT_HLT:
-		fail_with_regs(v, "guest halted (KVM_EXIT_HLT) with no interrupt source");
-		return -1;
+		snprintf(what, sizeof(what),
+			 "guest halted (KVM_EXIT_HLT) with no interrupt source");
+		break;
 	case KVM_EXIT_SHUTDOWN:
-		fail_with_regs(v, "triple fault (KVM_EXIT_SHUTDOWN)");
-		return -1;
+		snprintf(what, sizeof(what), "triple fault (KVM_EXIT_SHUTDOWN)");
+		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what),
 			 "VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx, CPU %u)",
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
 			 run->fail_entry.cpu);
-		fail_with_regs(v, what);
-		return -1;
+		break;
 	case KVM_EXIT_INTERNAL_ERROR: {
 		int n = snprintf(what, sizeof(what), "KVM internal error (suberror %u",
 				 run->internal.suberror);
@@ -177,20 +218,26 @@ int kq_vcpu_handle_exit(struct kq_vcpu *v)
 				      (unsigned long long)run->internal.data[i]);
 		if (n < (int)sizeof(what))
 			snprintf(what + n, sizeof(what) - (size_t)n, ")");
-		fail_with_regs(v, what);
-		return -1;
+		break;
 	}
 	case KVM_EXIT_SYSTEM_EVENT:
 		snprintf(what, sizeof(what), "guest system event (KVM_EXIT_SYSTEM_EVENT type %u)",
 			 run->system_event.type);
-		fail_with_regs(v, what);
-		return -1;
+		break;
 	default:
-		if (reason < 64 && v->vm->exit_fn[reason])
-			return v->vm->exit_fn[reason](v->vm->exit_ctx[reason], v, run) < 0 ? -1 : 1;
 		snprintf(what, sizeof(what), "unexpected exit KVM_EXIT_%s (%u)",
 			 kq_exit_reason_name(reason), reason);
-		fail_with_regs(v, what);
-		return -1;
+		break;
 	}
+	fail_with_regs(v, what);
+	return -1;
+}
+
+int kq_vcpu_handle_exit(struct kq_vcpu *v)
+{
+	struct kq_vcpu_event ev;
+	int r = kq_exit_dispatch(v, &ev);
+	if (r != 0)
+		return r;
+	return ev.kind == KQ_EV_UCALL ? thread_ucall(v, ev.uc) : thread_exit(v, ev.exit_reason);
 }

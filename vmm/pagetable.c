@@ -3,19 +3,54 @@
 
 #include <string.h>
 
+/* Host address of the table at gpa, or NULL outside every chunk. */
 static uint64_t *table_at(const struct kq_pt *pt, uint64_t gpa)
 {
-	return (uint64_t *)(pt->mem + (gpa - pt->mem_gpa));
+	for (int i = pt->nchunks - 1; i >= 0; i--) {
+		const struct kq_pt_chunk *c = &pt->chunks[i];
+		if (gpa >= c->gpa && gpa + KQ_PAGE_4K <= c->gpa + c->size)
+			return (uint64_t *)(c->host + (gpa - c->gpa));
+	}
+	return NULL;
+}
+
+static void wrote(struct kq_pt *pt, uint64_t gpa, uint64_t len)
+{
+	if (pt->dirty)
+		pt->dirty(pt->ctx, gpa, len);
+}
+
+static int add_chunk(struct kq_pt *pt, const struct kq_pt_chunk *c, uint64_t start)
+{
+	if (pt->nchunks == KQ_PT_MAX_CHUNKS)
+		return kq_err_set("page tables: more than %d chunks of table space",
+				  KQ_PT_MAX_CHUNKS);
+	pt->chunks[pt->nchunks++] = *c;
+	pt->next = start;
+	pt->limit = c->gpa + c->size;
+	return 0;
 }
 
 static int alloc_table(struct kq_pt *pt, uint64_t *gpa)
 {
-	if (pt->next + KQ_PAGE_4K > pt->limit)
-		return kq_err_set("page tables: table area ending at 0x%llx is full",
-				  (unsigned long long)pt->limit);
+	if (pt->next + KQ_PAGE_4K > pt->limit) {
+		struct kq_pt_chunk c;
+		if (!pt->grow)
+			return kq_err_set("page tables: table area ending at 0x%llx is full",
+					  (unsigned long long)pt->limit);
+		if (pt->grow(pt->ctx, &c) < 0)
+			return -1;
+		if (c.gpa % KQ_PAGE_4K || c.size < KQ_PAGE_4K)
+			return kq_err_set("page tables: new chunk [0x%llx, +0x%llx) is not "
+					  "4K-aligned",
+					  (unsigned long long)c.gpa, (unsigned long long)c.size);
+		if (add_chunk(pt, &c, c.gpa) < 0)
+			return -1;
+	}
 	*gpa = pt->next;
 	pt->next += KQ_PAGE_4K;
 	memset(table_at(pt, *gpa), 0, KQ_PAGE_4K);
+	wrote(pt, *gpa, KQ_PAGE_4K);
 	return 0;
 }
 
@@ -26,17 +61,31 @@ int kq_pt_init(struct kq_pt *pt, void *mem, uint64_t mem_gpa, uint64_t mem_size,
 	    alloc_start >= alloc_end)
 		return kq_err_set("page tables: bad table area [0x%llx, 0x%llx)",
 				  (unsigned long long)alloc_start, (unsigned long long)alloc_end);
-	pt->mem = mem;
-	pt->mem_gpa = mem_gpa;
-	pt->mem_size = mem_size;
-	pt->next = alloc_start;
-	pt->limit = alloc_end;
+	memset(pt, 0, sizeof(*pt));
+	struct kq_pt_chunk c = {(uint8_t *)mem + (alloc_start - mem_gpa), alloc_start,
+				alloc_end - alloc_start};
+	add_chunk(pt, &c, alloc_start);
 	return alloc_table(pt, &pt->pml4);
 }
 
-/* Returns the next-level table behind entry e of table t, creating it. */
-static int next_level(struct kq_pt *pt, uint64_t *t, unsigned e, uint64_t *out)
+void kq_pt_set_hooks(struct kq_pt *pt, kq_pt_grow_fn grow, kq_pt_dirty_fn dirty, void *ctx)
 {
+	pt->grow = grow;
+	pt->dirty = dirty;
+	pt->ctx = ctx;
+	/* The tables written before the hook count as written too. */
+	for (int i = 0; dirty && i < pt->nchunks; i++) {
+		const struct kq_pt_chunk *c = &pt->chunks[i];
+		uint64_t end =
+		    pt->next > c->gpa && pt->next <= c->gpa + c->size ? pt->next : c->gpa + c->size;
+		dirty(ctx, c->gpa, end - c->gpa);
+	}
+}
+
+/* Returns the next-level table behind entry e of table t (at t_gpa), creating it. */
+static int next_level(struct kq_pt *pt, uint64_t t_gpa, unsigned e, uint64_t *out)
+{
+	uint64_t *t = table_at(pt, t_gpa);
 	if (t[e] & KQ_PTE_P) {
 		if (t[e] & KQ_PTE_PS)
 			return kq_err_set("page tables: range overlaps a large page");
@@ -45,18 +94,25 @@ static int next_level(struct kq_pt *pt, uint64_t *t, unsigned e, uint64_t *out)
 	}
 	if (alloc_table(pt, out) < 0)
 		return -1;
+	t = table_at(pt, t_gpa); /* unchanged: chunks are only added */
 	t[e] = *out | KQ_PTE_P | KQ_PTE_RW;
+	wrote(pt, t_gpa + e * 8, 8);
 	return 0;
+}
+
+static int leaf_level(uint64_t page_size)
+{
+	/* 2 = PDPT (1G), 1 = PD (2M), 0 = PT (4K). */
+	return page_size == KQ_PAGE_1G ? 2 : page_size == KQ_PAGE_2M ? 1 : 0;
 }
 
 static int map_one(struct kq_pt *pt, uint64_t addr, uint64_t page_size)
 {
-	/* Level of the leaf: 2 = PDPT (1G), 1 = PD (2M), 0 = PT (4K). */
-	int leaf = page_size == KQ_PAGE_1G ? 2 : page_size == KQ_PAGE_2M ? 1 : 0;
+	int leaf = leaf_level(page_size);
 	uint64_t table = pt->pml4;
 	for (int level = 3; level > leaf; level--) {
 		unsigned e = (addr >> (12 + 9 * level)) & 511;
-		if (next_level(pt, table_at(pt, table), e, &table) < 0)
+		if (next_level(pt, table, e, &table) < 0)
 			return -1;
 	}
 	uint64_t *t = table_at(pt, table);
@@ -64,6 +120,19 @@ static int map_one(struct kq_pt *pt, uint64_t addr, uint64_t page_size)
 	if (t[e] & KQ_PTE_P)
 		return kq_err_set("page tables: 0x%llx is mapped twice", (unsigned long long)addr);
 	t[e] = addr | KQ_PTE_P | KQ_PTE_RW | (leaf ? KQ_PTE_PS : 0);
+	wrote(pt, table + e * 8, 8);
+	return 0;
+}
+
+static int check_range(uint64_t gpa, uint64_t size, uint64_t align)
+{
+	if (gpa % align || size % align)
+		return kq_err_set("page tables: [0x%llx, +0x%llx) is not aligned to %llu",
+				  (unsigned long long)gpa, (unsigned long long)size,
+				  (unsigned long long)align);
+	if (gpa + size < gpa || gpa + size > (1ULL << 47))
+		return kq_err_set("page tables: 0x%llx is beyond 47 bits",
+				  (unsigned long long)(gpa + size));
 	return 0;
 }
 
@@ -72,16 +141,45 @@ int kq_pt_map(struct kq_pt *pt, uint64_t gpa, uint64_t size, uint64_t page_size)
 	if (page_size != KQ_PAGE_4K && page_size != KQ_PAGE_2M && page_size != KQ_PAGE_1G)
 		return kq_err_set("page tables: unsupported page size %llu",
 				  (unsigned long long)page_size);
-	if (gpa % page_size || size % page_size)
-		return kq_err_set("page tables: [0x%llx, +0x%llx) is not aligned to %llu",
-				  (unsigned long long)gpa, (unsigned long long)size,
-				  (unsigned long long)page_size);
-	if (gpa + size > (1ULL << 47))
-		return kq_err_set("page tables: 0x%llx is beyond 47 bits",
-				  (unsigned long long)(gpa + size));
+	if (check_range(gpa, size, page_size) < 0)
+		return -1;
 	for (uint64_t a = gpa; a < gpa + size; a += page_size)
 		if (map_one(pt, a, page_size) < 0)
 			return -1;
+	return 0;
+}
+
+int kq_pt_unmap(struct kq_pt *pt, uint64_t gpa, uint64_t size)
+{
+	if (check_range(gpa, size, KQ_PAGE_4K) < 0)
+		return -1;
+	uint64_t a = gpa, end = gpa + size;
+	while (a < end) {
+		uint64_t table = pt->pml4;
+		for (int level = 3; level >= 0; level--) {
+			uint64_t span = 1ULL << (12 + 9 * level);
+			unsigned e = (a >> (12 + 9 * level)) & 511;
+			uint64_t *t = table_at(pt, table);
+			if (!t || !(t[e] & KQ_PTE_P)) {
+				a = (a & ~(span - 1)) + span; /* nothing mapped in this span */
+				break;
+			}
+			if (level == 0 || (t[e] & KQ_PTE_PS)) {
+				if (a % span || end - a < span)
+					return kq_err_set("page tables: unmapping [0x%llx, 0x%llx) "
+							  "would split the %llu KiB page at 0x%llx",
+							  (unsigned long long)gpa,
+							  (unsigned long long)end,
+							  (unsigned long long)(span >> 10),
+							  (unsigned long long)(a & ~(span - 1)));
+				t[e] = 0;
+				wrote(pt, table + e * 8, 8);
+				a += span;
+				break;
+			}
+			table = t[e] & KQ_PTE_ADDR;
+		}
+	}
 	return 0;
 }
 
@@ -89,9 +187,10 @@ int kq_pt_walk(const struct kq_pt *pt, uint64_t gva, uint64_t *gpa, uint64_t *pa
 {
 	uint64_t table = pt->pml4;
 	for (int level = 3; level >= 0; level--) {
-		if (table < pt->mem_gpa || table + KQ_PAGE_4K > pt->mem_gpa + pt->mem_size)
+		const uint64_t *t = table_at(pt, table);
+		if (!t)
 			return -1;
-		uint64_t ent = table_at(pt, table)[(gva >> (12 + 9 * level)) & 511];
+		uint64_t ent = t[(gva >> (12 + 9 * level)) & 511];
 		if (!(ent & KQ_PTE_P))
 			return -1;
 		if (level == 0 || (ent & KQ_PTE_PS)) {
@@ -118,4 +217,14 @@ uint64_t kq_pt_bytes_needed(uint64_t size, uint64_t page_size)
 		total += ((size + span - 1) / span + 1) * KQ_PAGE_4K;
 	}
 	return total;
+}
+
+uint64_t kq_pt_bytes_used(const struct kq_pt *pt)
+{
+	uint64_t used = 0;
+	for (int i = 0; i < pt->nchunks - 1; i++)
+		used += pt->chunks[i].size;
+	if (pt->nchunks)
+		used += pt->next - pt->chunks[pt->nchunks - 1].gpa;
+	return used;
 }

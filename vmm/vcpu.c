@@ -1,18 +1,15 @@
-/* vCPUs: long-mode register state, CPUID, one pinned thread each, watchdog. */
+/* vCPUs: long-mode register state, CPUID, the parameter page, and the
+ * accessors and ioctl wrappers callers use (struct kq_vcpu is opaque). */
 #include "vmm/vm_internal.h"
 #include "vmm/err.h"
 #include "vmm/layout.h"
 
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#define KQ_KICK_SIGNAL SIGUSR1
 
 #define CR0_PE	       (1ULL << 0)
 #define CR0_MP	       (1ULL << 1)
@@ -106,7 +103,9 @@ static int set_long_mode(struct kq_vm *vm, struct kq_vcpu *v, uint64_t params_gp
 
 static void fill_params(struct kq_vm *vm, struct kq_vcpu *v, uint64_t area)
 {
-	struct kq_params *p = (struct kq_params *)(vm->sys.host + area + KQ_VCPU_PARAMS_OFF);
+	uint64_t gpa = area + KQ_VCPU_PARAMS_OFF;
+	struct kq_params *p = kq_vm_gpa_to_hva(vm, gpa, sizeof(*p));
+	kq_vm_mark_dirty(vm, gpa, sizeof(*p));
 	const struct kq_vm_config *c = &vm->cfg;
 	memset(p, 0, sizeof(*p));
 	p->self = area + KQ_VCPU_PARAMS_OFF;
@@ -116,7 +115,7 @@ static void fill_params(struct kq_vm *vm, struct kq_vcpu *v, uint64_t area)
 	p->tsc_khz = vm->tsc_khz;
 	p->time_goal_cycles = c->time_goal_cycles;
 	p->test_gpa = c->test_mem ? KQ_TEST_GPA : 0;
-	p->test_size = vm->test.size;
+	p->test_size = kq_vm_test_mem(vm)->size;
 	p->mmio_gpa = KQ_MMIO_GPA;
 	p->samples_gpa = area + KQ_VCPU_SAMPLES_OFF;
 	memcpy(p->args, c->args, sizeof(p->args));
@@ -131,6 +130,7 @@ int kq_vcpu_init(struct kq_vm *vm, struct kq_vcpu *v, int i)
 {
 	v->vm = vm;
 	v->index = i;
+	pthread_mutex_init(&v->kick_lock, NULL);
 	v->host_cpu = vm->cfg.cpus ? vm->cfg.cpus[i] : -1;
 	v->fd = (int)KQ_IOCTL(vm->fd, KVM_CREATE_VCPU, (void *)(long)i);
 	if (v->fd < 0)
@@ -141,7 +141,7 @@ int kq_vcpu_init(struct kq_vm *vm, struct kq_vcpu *v, int i)
 		v->run = NULL;
 		return kq_err_errno("mmap kvm_run of vCPU %d", i);
 	}
-	if (set_cpuid(vm, v) < 0)
+	if (set_cpuid(vm, v) < 0 || kq_dirty_vcpu_init(vm, v) < 0)
 		return -1;
 	if (i == 0) {
 		long khz = KQ_IOCTL(v->fd, KVM_GET_TSC_KHZ, NULL);
@@ -164,12 +164,17 @@ int kq_vcpu_init(struct kq_vm *vm, struct kq_vcpu *v, int i)
 
 void kq_vcpu_destroy(struct kq_vcpu *v)
 {
+	if (!v->vm)
+		return; /* never initialised */
+	kq_dirty_vcpu_destroy(v->vm, v);
+	pthread_mutex_destroy(&v->kick_lock);
 	if (v->run)
 		munmap(v->run, (size_t)v->vm->kvm->run_size);
 	if (v->fd >= 0)
 		close(v->fd);
 	v->run = NULL;
 	v->fd = -1;
+	v->vm = NULL;
 }
 
 void kq_vcpu_describe_regs(struct kq_vcpu *v, char *buf, size_t len)
@@ -187,147 +192,115 @@ void kq_vcpu_describe_regs(struct kq_vcpu *v, char *buf, size_t len)
 		 s.cs.selector);
 }
 
-static void kick(struct kq_vcpu *v)
+int kq_vcpu_fd(const struct kq_vcpu *v)
 {
-	if (v->run)
-		v->run->immediate_exit = 1;
-	if (v->thread)
-		pthread_kill(v->thread, KQ_KICK_SIGNAL);
+	return v->fd;
 }
 
-void kq_vm_stop(struct kq_vm *vm)
+int kq_vcpu_index(const struct kq_vcpu *v)
 {
-	atomic_store(&vm->stopping, true);
-	for (int i = 0; i < vm->nvcpus; i++)
-		kick(&vm->vcpus[i]);
+	return v->index;
 }
 
-void kq_vcpu_fail(struct kq_vcpu *v, const char *fmt, ...)
+struct kq_vm *kq_vcpu_vm(const struct kq_vcpu *v)
 {
-	struct kq_vm *vm = v->vm;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(v->failure, sizeof(v->failure), fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&vm->lock);
-	if (!vm->failure[0])
-		snprintf(vm->failure, sizeof(vm->failure), "vCPU %d: %s", v->index, v->failure);
-	pthread_mutex_unlock(&vm->lock);
-	kq_vm_stop(vm);
+	return v->vm;
 }
 
-static int pin_thread(struct kq_vcpu *v)
+struct kq_params *kq_vcpu_params(struct kq_vcpu *v)
 {
-	if (v->host_cpu < 0)
-		return 0;
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(v->host_cpu, &set);
-	int e = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	if (e) {
-		errno = e;
-		kq_vcpu_fail(v, "pthread_setaffinity_np(CPU %d): %s", v->host_cpu, strerror(e));
-		return -1;
+	/* A writable pointer handed out counts as a write. */
+	kq_vm_mark_dirty(v->vm, v->params->self, sizeof(*v->params));
+	return v->params;
+}
+
+struct kvm_run *kq_vcpu_kvm_run(struct kq_vcpu *v)
+{
+	return v->run;
+}
+
+uint64_t kq_vcpu_exit_count(const struct kq_vcpu *v, uint32_t reason)
+{
+	return reason < 64 ? v->exits[reason] : 0;
+}
+
+uint64_t kq_vcpu_ucall_count(const struct kq_vcpu *v)
+{
+	return v->ucalls;
+}
+
+bool kq_vcpu_done(const struct kq_vcpu *v)
+{
+	return atomic_load(&v->done);
+}
+
+const char *kq_vcpu_failure(const struct kq_vcpu *v)
+{
+	return v->failure;
+}
+
+int kq_vcpu_get_regs(struct kq_vcpu *v, struct kvm_regs *r)
+{
+	return KQ_IOCTL(v->fd, KVM_GET_REGS, r) < 0 ? -1 : 0;
+}
+
+int kq_vcpu_set_regs(struct kq_vcpu *v, const struct kvm_regs *r)
+{
+	return KQ_IOCTL(v->fd, KVM_SET_REGS, (void *)r) < 0 ? -1 : 0;
+}
+
+int kq_vcpu_get_sregs(struct kq_vcpu *v, struct kvm_sregs *s)
+{
+	return KQ_IOCTL(v->fd, KVM_GET_SREGS, s) < 0 ? -1 : 0;
+}
+
+int kq_vcpu_set_sregs(struct kq_vcpu *v, const struct kvm_sregs *s)
+{
+	return KQ_IOCTL(v->fd, KVM_SET_SREGS, (void *)s) < 0 ? -1 : 0;
+}
+
+struct kvm_cpuid2 *kq_vcpu_get_cpuid(struct kq_vcpu *v)
+{
+	/* Room for every leaf KVM offers: a vCPU's list is never longer. */
+	uint32_t nent = v->vm->kvm->cpuid->nent;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+	if (!c) {
+		kq_err_set("out of memory for CPUID");
+		return NULL;
 	}
+	c->nent = nent;
+	if (KQ_IOCTL(v->fd, KVM_GET_CPUID2, c) < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int kq_vcpu_set_cpuid(struct kq_vcpu *v, const struct kvm_cpuid2 *c)
+{
+	return KQ_IOCTL(v->fd, KVM_SET_CPUID2, (void *)c) < 0 ? -1 : 0;
+}
+
+int kq_vcpu_enable_cap_named(struct kq_vcpu *v, uint32_t cap, uint64_t arg0, const char *name)
+{
+	struct kvm_enable_cap c = {.cap = cap, .args = {arg0}};
+	if (ioctl(v->fd, KVM_ENABLE_CAP, &c) < 0)
+		return kq_err_errno("ioctl KVM_ENABLE_CAP(%s, 0x%llx) on vCPU %d", name,
+				    (unsigned long long)arg0, v->index);
 	return 0;
 }
 
-static void *vcpu_thread(void *arg)
+int kq_vcpu_stats_fd(struct kq_vcpu *v)
 {
-	struct kq_vcpu *v = arg;
-	struct kq_vm *vm = v->vm;
-	if (pin_thread(v) < 0)
-		return NULL;
-	for (;;) {
-		if (atomic_load(&vm->stopping))
-			break;
-		int r = ioctl(v->fd, KVM_RUN, NULL);
-		if (r < 0 && errno != EINTR) {
-			kq_vcpu_fail(v, "ioctl KVM_RUN: %s (%s)", strerror(errno),
-				     kq_errno_name(errno));
-			break;
-		}
-		if (v->index == 0 && !atomic_load(&vm->t_first_exit_ns))
-			atomic_store(&vm->t_first_exit_ns, kq_now_ns());
-		if (r < 0 || v->run->exit_reason == KVM_EXIT_INTR) {
-			v->exits[KVM_EXIT_INTR]++;
-			if (atomic_load(&vm->watchdog_fired) && !v->done) {
-				char regs[400];
-				kq_vcpu_describe_regs(v, regs, sizeof(regs));
-				kq_vcpu_fail(
-				    v, "watchdog: not done within %.1f s time limit, stopped at %s",
-				    vm->cfg.time_limit_s, regs);
-			}
-			if (atomic_load(&vm->stopping))
-				break;
-			continue;
-		}
-		int h = kq_vcpu_handle_exit(v);
-		if (h <= 0)
-			break;
-	}
-	return NULL;
+	return (int)KQ_IOCTL(v->fd, KVM_GET_STATS_FD, NULL);
 }
 
-static void kick_handler(int sig)
+int kq_vcpu_ucall_reply(struct kq_vcpu *v, int i, uint64_t value)
 {
-	(void)sig; /* only interrupts KVM_RUN */
-}
-
-static void install_kick_handler(void)
-{
-	struct sigaction sa = {.sa_handler = kick_handler};
-	sigemptyset(&sa.sa_mask);
-	sigaction(KQ_KICK_SIGNAL, &sa, NULL); /* no SA_RESTART: KVM_RUN returns EINTR */
-}
-
-int kq_vm_run(struct kq_vm *vm)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, install_kick_handler);
-
-	atomic_store(&vm->stopping, false);
-	atomic_store(&vm->watchdog_fired, false);
-	int started = 0;
-	for (int i = 0; i < vm->nvcpus; i++) {
-		struct kq_vcpu *v = &vm->vcpus[i];
-		v->run->immediate_exit = 0;
-		int e = pthread_create(&v->thread, NULL, vcpu_thread, v);
-		if (e) {
-			kq_vcpu_fail(v, "pthread_create: %s", strerror(e));
-			break;
-		}
-		started++;
-	}
-
-	/* The watchdog: wait for every vCPU thread, stopping them all at the deadline. */
-	uint64_t deadline = vm->cfg.time_limit_s > 0
-				? kq_now_ns() + (uint64_t)(vm->cfg.time_limit_s * 1e9)
-				: UINT64_MAX;
-	for (int i = 0; i < started; i++) {
-		struct kq_vcpu *v = &vm->vcpus[i];
-		for (;;) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			uint64_t now = kq_now_ns();
-			uint64_t wait =
-			    atomic_load(&vm->watchdog_fired) || now >= deadline
-				? 100000000ULL
-				: (deadline - now < 100000000ULL ? deadline - now : 100000000ULL);
-			ts.tv_nsec += (long)wait;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			if (pthread_timedjoin_np(v->thread, NULL, &ts) == 0)
-				break;
-			if (kq_now_ns() >= deadline) {
-				atomic_store(&vm->watchdog_fired, true);
-				kq_vm_stop(vm);
-			}
-		}
-		v->thread = 0;
-	}
-	for (int i = 0; i < vm->nvcpus; i++)
-		if (!vm->vcpus[i].done && !vm->failure[0])
-			kq_vcpu_fail(&vm->vcpus[i], "stopped before DONE");
-	return vm->failure[0] ? -1 : 0;
+	if (i < 0 || i >= 6)
+		return kq_err_set("ucall reply: args[%d] does not exist (0..5)", i);
+	if (!v->last_ucall_gpa)
+		return kq_err_set("ucall reply: vCPU %d has sent no ucall", v->index);
+	uint64_t gpa = v->last_ucall_gpa + offsetof(struct kq_ucall, args) + (uint64_t)i * 8;
+	return kq_vm_write(v->vm, gpa, &value, sizeof(value));
 }

@@ -40,23 +40,16 @@ int kq_page_size_parse(const char *s)
 	return -1;
 }
 
-static int set_slot(struct kq_vm *vm, int slot, uint64_t gpa, struct kq_mem *m)
+/* Host address of [gpa, gpa + len) in the system slot, marked written. */
+static void *sys_write(struct kq_vm *vm, uint64_t gpa, uint64_t len)
 {
-	struct kvm_userspace_memory_region r = {
-	    .slot = (uint32_t)slot,
-	    .guest_phys_addr = gpa,
-	    .memory_size = m->size,
-	    .userspace_addr = (uintptr_t)m->host,
-	};
-	if (KQ_IOCTL(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-		return kq_err_errno("ioctl KVM_SET_USER_MEMORY_REGION slot %d [0x%llx, +0x%llx)",
-				    slot, (unsigned long long)gpa, (unsigned long long)m->size);
-	return 0;
+	kq_vm_mark_dirty(vm, gpa, len);
+	return kq_vm_gpa_to_hva(vm, gpa, len);
 }
 
 static void write_gdt(struct kq_vm *vm)
 {
-	uint64_t *gdt = (uint64_t *)(vm->sys.host + KQ_GDT_GPA);
+	uint64_t *gdt = sys_write(vm, KQ_GDT_GPA, 5 * 8);
 	uint64_t base = KQ_TSS_GPA, limit = 0x67;
 	gdt[0] = 0;
 	gdt[1] = 0x00af9b000000ffffULL; /* 64-bit code, DPL 0 */
@@ -70,7 +63,7 @@ static void write_gdt(struct kq_vm *vm)
 static void write_idt(struct kq_vm *vm)
 {
 	const uint64_t *stubs = kq_vm_gpa_to_hva(vm, vm->isr_table, 256 * 8);
-	uint64_t *idt = (uint64_t *)(vm->sys.host + KQ_IDT_GPA);
+	uint64_t *idt = sys_write(vm, KQ_IDT_GPA, 256 * 16);
 	for (int v = 0; v < 256; v++) {
 		uint64_t off = stubs[v];
 		/* Interrupt gate (0xe), present, DPL 0, no IST. */
@@ -89,21 +82,31 @@ static int load_image(struct kq_vm *vm)
 	if (h->image_end - KQ_GUEST_IMAGE_GPA > KQ_GUEST_IMAGE_MAX || len > KQ_GUEST_IMAGE_MAX)
 		return kq_err_set("embedded guest image: %llu bytes exceed its 1 MiB window",
 				  (unsigned long long)(h->image_end - KQ_GUEST_IMAGE_GPA));
-	memcpy(vm->sys.host + KQ_GUEST_IMAGE_GPA, kq_guest_blob, len);
+	memcpy(sys_write(vm, KQ_GUEST_IMAGE_GPA, len), kq_guest_blob, len);
 	vm->entry = h->entry;
 	vm->isr_table = h->isr_table;
 	return 0;
 }
 
-static int build_page_tables(struct kq_vm *vm, uint64_t pt_end)
+/* The config's slots: system (0) and test (1), then the page tables. */
+static int build_memory(struct kq_vm *vm)
 {
-	if (kq_pt_init(&vm->pt, vm->sys.host, 0, vm->sys.size, KQ_PT_BASE, pt_end) < 0)
+	const struct kq_vm_config *c = &vm->cfg;
+	vm->sys_slot = kq_vm_slot_add(vm, "sys", 0, KQ_PT_BASE, KQ_BACK_ANON, vm->slot_flags);
+	if (vm->sys_slot < 0)
+		return -1;
+	if (c->test_mem) {
+		vm->test_slot = kq_vm_slot_add(vm, "test", KQ_TEST_GPA, c->test_mem, c->backing,
+					       vm->slot_flags);
+		if (vm->test_slot < 0)
+			return -1;
+	}
+	if (kq_vm_pt_init(vm) < 0)
 		return -1;
 	/* Below 4 GiB: RAM, the unbacked MMIO window and the LAPIC, with 2M pages. */
-	if (kq_pt_map(&vm->pt, 0, KQ_TEST_GPA, KQ_PAGE_2M) < 0)
+	if (kq_vm_map(vm, 0, KQ_TEST_GPA, KQ_PG_2M) < 0)
 		return -1;
-	if (vm->cfg.test_mem && kq_pt_map(&vm->pt, KQ_TEST_GPA, vm->test.size,
-					  kq_page_size_bytes(vm->cfg.page_size)) < 0)
+	if (c->test_mem && kq_vm_map(vm, KQ_TEST_GPA, kq_vm_test_mem(vm)->size, c->page_size) < 0)
 		return -1;
 	return 0;
 }
@@ -134,6 +137,8 @@ static int check_config(struct kq_vm *vm)
 	struct kvm_cpuid_entry2 *e1 = kq_cpuid_find(vm->kvm->cpuid, 1, 0);
 	if (c->xsave && !(e1 && (e1->ecx & (1u << 26))))
 		return kq_err_unavailable("XSAVE: not offered by KVM_GET_SUPPORTED_CPUID");
+	if ((unsigned)c->dirty > KQ_DIRTY_RING)
+		return kq_err_set("dirty = %d: not a dirty tracking mode", (int)c->dirty);
 	int max = KQ_KVM_CHECK(vm->kvm->fd, KVM_CAP_MAX_VCPUS);
 	if (max > 0 && c->vcpus > max)
 		return kq_err_unavailable("vcpus = %d: KVM_CAP_MAX_VCPUS is %d", c->vcpus, max);
@@ -149,8 +154,13 @@ int kq_vm_create(struct kq_vm **out, struct kq_kvm *kvm, const struct kq_vm_conf
 	vm->kvm = kvm;
 	vm->cfg = *cfg;
 	vm->fd = -1;
-	vm->sys.memfd = vm->test.memfd = -1;
+	vm->sys_slot = vm->test_slot = -1;
+	vm->no_mem.memfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_rwlock_init(&vm->slots_lock, NULL);
+	pthread_mutex_init(&vm->pt_lock, NULL);
+	pthread_mutex_init(&vm->dirty_lock, NULL);
+	kq_run_init(vm);
 	*out = NULL;
 	if (check_config(vm) < 0)
 		goto fail;
@@ -161,18 +171,15 @@ int kq_vm_create(struct kq_vm **out, struct kq_kvm *kvm, const struct kq_vm_conf
 	/* Intel needs a TSS region for real-mode emulation; harmless elsewhere. */
 	if (KQ_IOCTL(vm->fd, KVM_SET_TSS_ADDR, (void *)0xfffbd000UL) < 0 || setup_irqchip(vm) < 0)
 		goto fail;
-
-	uint64_t pt_bytes = kq_pt_bytes_needed(KQ_TEST_GPA, KQ_PAGE_2M) +
-			    kq_pt_bytes_needed(cfg->test_mem, kq_page_size_bytes(cfg->page_size));
-	uint64_t pt_end = KQ_PT_BASE + pt_bytes;
-	if (kq_mem_alloc(&vm->sys, (pt_end + KQ_PAGE_2M - 1) & ~(KQ_PAGE_2M - 1), KQ_BACK_ANON) <
-		0 ||
-	    set_slot(vm, 0, 0, &vm->sys) < 0)
+	vm->max_slots = KQ_KVM_CHECK(vm->fd, KVM_CAP_NR_MEMSLOTS);
+	if (vm->max_slots <= 0) {
+		if (vm->max_slots == 0)
+			kq_err_set("KVM_CAP_NR_MEMSLOTS is 0");
 		goto fail;
-	if (cfg->test_mem && (kq_mem_alloc(&vm->test, cfg->test_mem, cfg->backing) < 0 ||
-			      set_slot(vm, 1, KQ_TEST_GPA, &vm->test) < 0))
-		goto fail;
-	if (load_image(vm) < 0 || build_page_tables(vm, pt_end) < 0)
+	}
+	/* Dirty rings must be enabled before any vCPU exists, manual protect
+	 * before the slots. */
+	if (kq_dirty_setup(vm) < 0 || build_memory(vm) < 0 || load_image(vm) < 0)
 		goto fail;
 	write_gdt(vm);
 	write_idt(vm);
@@ -183,10 +190,9 @@ int kq_vm_create(struct kq_vm **out, struct kq_kvm *kvm, const struct kq_vm_conf
 		goto fail;
 	}
 	for (int i = 0; i < cfg->vcpus; i++) {
-		vm->vcpus[i].fd = -1;
+		vm->nvcpus = i + 1; /* so that a half-built vCPU is cleaned up too */
 		if (kq_vcpu_init(vm, &vm->vcpus[i], i) < 0)
 			goto fail;
-		vm->nvcpus = i + 1;
 	}
 	*out = vm;
 	return 0;
@@ -203,13 +209,16 @@ void kq_vm_destroy(struct kq_vm *vm)
 {
 	if (!vm)
 		return;
+	kq_run_destroy(vm);
 	for (int i = 0; i < vm->nvcpus; i++)
 		kq_vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	if (vm->fd >= 0)
 		close(vm->fd);
-	kq_mem_free(&vm->test);
-	kq_mem_free(&vm->sys);
+	kq_slots_destroy(vm);
+	pthread_mutex_destroy(&vm->dirty_lock);
+	pthread_mutex_destroy(&vm->pt_lock);
+	pthread_rwlock_destroy(&vm->slots_lock);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -234,21 +243,6 @@ enum kq_irqchip kq_vm_irqchip(const struct kq_vm *vm)
 	return vm->cfg.irqchip;
 }
 
-int kq_vcpu_fd(const struct kq_vcpu *v)
-{
-	return v->fd;
-}
-
-int kq_vcpu_index(const struct kq_vcpu *v)
-{
-	return v->index;
-}
-
-struct kq_vm *kq_vcpu_vm(const struct kq_vcpu *v)
-{
-	return v->vm;
-}
-
 struct kq_vcpu *kq_vm_vcpu(struct kq_vm *vm, int i)
 {
 	return i >= 0 && i < vm->nvcpus ? &vm->vcpus[i] : NULL;
@@ -261,17 +255,26 @@ uint64_t kq_vm_tsc_khz(const struct kq_vm *vm)
 
 const struct kq_mem *kq_vm_test_mem(const struct kq_vm *vm)
 {
-	return &vm->test;
+	return vm->test_slot >= 0 ? &vm->slots[vm->test_slot].mem : &vm->no_mem;
 }
 
-void *kq_vm_gpa_to_hva(struct kq_vm *vm, uint64_t gpa, uint64_t len)
+int kq_vm_enable_cap_named(struct kq_vm *vm, uint32_t cap, uint64_t arg0, const char *name)
 {
-	if (gpa + len >= gpa && gpa + len <= vm->sys.size)
-		return vm->sys.host + gpa;
-	if (vm->test.host && gpa >= KQ_TEST_GPA && gpa + len >= gpa &&
-	    gpa + len <= KQ_TEST_GPA + vm->test.size)
-		return vm->test.host + (gpa - KQ_TEST_GPA);
-	return NULL;
+	struct kvm_enable_cap c = {.cap = cap, .args = {arg0}};
+	if (ioctl(vm->fd, KVM_ENABLE_CAP, &c) < 0)
+		return kq_err_errno("ioctl KVM_ENABLE_CAP(%s, 0x%llx) on the VM", name,
+				    (unsigned long long)arg0);
+	return 0;
+}
+
+int kq_vm_set_msr_filter(struct kq_vm *vm, const struct kvm_msr_filter *f)
+{
+	return KQ_IOCTL(vm->fd, KVM_X86_SET_MSR_FILTER, (void *)f) < 0 ? -1 : 0;
+}
+
+int kq_vm_stats_fd(struct kq_vm *vm)
+{
+	return (int)KQ_IOCTL(vm->fd, KVM_GET_STATS_FD, NULL);
 }
 
 int kq_vm_register_pio(struct kq_vm *vm, uint16_t base, uint16_t len, kq_pio_fn fn, void *ctx)
@@ -303,15 +306,4 @@ void kq_vm_set_ucall_handler(struct kq_vm *vm, kq_ucall_fn fn, void *ctx)
 {
 	vm->ucall_fn = fn;
 	vm->ucall_ctx = ctx;
-}
-
-const char *kq_vm_failure(const struct kq_vm *vm)
-{
-	return vm->failure[0] ? vm->failure : "no failure";
-}
-
-uint64_t kq_vm_startup_ns(const struct kq_vm *vm)
-{
-	uint64_t t = atomic_load(&vm->t_first_exit_ns);
-	return t ? t - vm->t_create_ns : 0;
 }

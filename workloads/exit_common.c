@@ -165,10 +165,10 @@ int kq_exit_set_cr4(struct kq_exit_ctx *c, struct kq_guest_run *g, uint64_t bits
 	for (int i = 0; i < g->t->vcpus; i++) {
 		struct kq_vcpu *v = kq_vm_vcpu(g->vm, i);
 		struct kvm_sregs s;
-		if (KQ_IOCTL(v->fd, KVM_GET_SREGS, &s) < 0)
+		if (kq_vcpu_get_sregs(v, &s) < 0)
 			goto fail;
 		s.cr4 |= bits;
-		if (KQ_IOCTL(v->fd, KVM_SET_SREGS, &s) < 0)
+		if (kq_vcpu_set_sregs(v, &s) < 0)
 			goto fail;
 	}
 	return 0;
@@ -194,27 +194,21 @@ int kq_exit_need_tsc_deadline(struct kq_exit_ctx *c, struct kq_guest_run *g)
 		    "leaf 1 ECX bit 24 clear");
 		return -1;
 	}
-	uint32_t nent = g->kvm.cpuid->nent;
-	struct kvm_cpuid2 *cp = calloc(1, sizeof(*cp) + nent * sizeof(cp->entries[0]));
-	if (!cp) {
-		kq_result_set_status(c->res, KQ_FAIL, "out of memory for CPUID");
-		return -1;
-	}
 	int rc = 0;
 	for (int i = 0; i < g->t->vcpus && rc == 0; i++) {
 		struct kq_vcpu *v = kq_vm_vcpu(g->vm, i);
-		cp->nent = nent;
-		if (KQ_IOCTL(v->fd, KVM_GET_CPUID2, cp) < 0) {
+		struct kvm_cpuid2 *cp = kq_vcpu_get_cpuid(v);
+		if (!cp) {
 			rc = -1;
 			break;
 		}
 		struct kvm_cpuid_entry2 *l1 = kq_cpuid_find(cp, 1, 0);
 		if (l1)
 			l1->ecx |= 1u << 24;
-		if (KQ_IOCTL(v->fd, KVM_SET_CPUID2, cp) < 0)
+		if (kq_vcpu_set_cpuid(v, cp) < 0)
 			rc = -1;
+		free(cp);
 	}
-	free(cp);
 	if (rc < 0)
 		kq_result_set_status(c->res, KQ_FAIL, "adding the TSC-deadline bit to CPUID: %s",
 				     kq_err());

@@ -37,9 +37,6 @@ static int user_msr_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
 {
 	static struct user_msr state;
 	memset(&state, 0, sizeof(state));
-	int vm = kq_vm_fd(g->vm);
-	struct kvm_enable_cap cap = {.cap = KVM_CAP_X86_USER_SPACE_MSR,
-				     .args = {KVM_MSR_EXIT_REASON_FILTER}};
 	/* A clear bit denies: reads and writes of KQ_MSR_USER leave the kernel. */
 	uint8_t deny = 0;
 	struct kvm_msr_filter f = {.flags = KVM_MSR_FILTER_DEFAULT_ALLOW};
@@ -49,8 +46,8 @@ static int user_msr_setup(struct kq_exit_ctx *c, struct kq_guest_run *g)
 	    .base = KQ_MSR_USER,
 	    .bitmap = &deny,
 	};
-	if (KQ_IOCTL(vm, KVM_ENABLE_CAP, &cap) < 0 ||
-	    KQ_IOCTL(vm, KVM_X86_SET_MSR_FILTER, &f) < 0 ||
+	if (kq_vm_enable_cap(g->vm, KVM_CAP_X86_USER_SPACE_MSR, KVM_MSR_EXIT_REASON_FILTER) < 0 ||
+	    kq_vm_set_msr_filter(g->vm, &f) < 0 ||
 	    kq_vm_register_exit(g->vm, KVM_EXIT_X86_RDMSR, on_msr, &state) < 0 ||
 	    kq_vm_register_exit(g->vm, KVM_EXIT_X86_WRMSR, on_msr, &state) < 0) {
 		kq_result_set_status(c->res, KQ_FAIL, "routing MSR 0x%x to userspace: %s",

@@ -73,7 +73,7 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 			return -1;
 		}
 		if (multi)
-			snprintf(name, sizeof(name), "vcpu%d.%.40s", v->index, uc->name);
+			snprintf(name, sizeof(name), "vcpu%d.%.40s", kq_vcpu_index(v), uc->name);
 		else
 			snprintf(name, sizeof(name), "%.40s", uc->name);
 		json_t *m =
@@ -83,25 +83,25 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 			json_t *cyc_ns = kq_result_find_metric(g->res, name);
 			(void)cyc_ns;
 			json_object_set_new(json_object_get(m, "labels"), "vcpu",
-					    json_integer(v->index));
-			snprintf(name, sizeof(name), "vcpu%d.%.40s.ns", v->index, uc->name);
+					    json_integer(kq_vcpu_index(v)));
+			snprintf(name, sizeof(name), "vcpu%d.%.40s.ns", kq_vcpu_index(v), uc->name);
 			json_object_set_new(
 			    json_object_get(kq_result_find_metric(g->res, name), "labels"), "vcpu",
-			    json_integer(v->index));
+			    json_integer(kq_vcpu_index(v)));
 		}
 		return 0;
 	}
 	case KQ_UC_RESULT:
 		if (multi)
-			snprintf(name, sizeof(name), "vcpu%d.%.40s", v->index, uc->name);
+			snprintf(name, sizeof(name), "vcpu%d.%.40s", kq_vcpu_index(v), uc->name);
 		else
 			snprintf(name, sizeof(name), "%.40s", uc->name);
 		kq_result_add_value(g->res, name, uc->unit[0] ? uc->unit : "count",
 				    (double)uc->args[0]);
 		return 0;
 	case KQ_UC_PRINT:
-		kq_result_diag(g->res, "guest vCPU %d: %.*s", v->index, (int)sizeof(uc->text),
-			       uc->text);
+		kq_result_diag(g->res, "guest vCPU %d: %.*s", kq_vcpu_index(v),
+			       (int)sizeof(uc->text), uc->text);
 		return 0;
 	case KQ_UC_STEP: {
 		uint64_t idx = uc->args[0], op = uc->args[1], cycles = uc->args[2],
@@ -109,7 +109,7 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 		snprintf(name, sizeof(name), "%sstep%llu.%s", multi ? "" : "",
 			 (unsigned long long)idx, kq_step_op_name((uint32_t)op));
 		if (multi)
-			snprintf(name, sizeof(name), "vcpu%d.step%llu.%s", v->index,
+			snprintf(name, sizeof(name), "vcpu%d.step%llu.%s", kq_vcpu_index(v),
 				 (unsigned long long)idx, kq_step_op_name((uint32_t)op));
 		char mname[128];
 		snprintf(mname, sizeof(mname), "%s.duration_us", name);
@@ -155,7 +155,7 @@ static void record_exits(struct kq_guest_run *g)
 	for (int r = 0; r < 64; r++) {
 		uint64_t total = 0;
 		for (int i = 0; i < g->t->vcpus; i++)
-			total += kq_vm_vcpu(g->vm, i)->exits[r];
+			total += kq_vcpu_exit_count(kq_vm_vcpu(g->vm, i), (uint32_t)r);
 		if (total)
 			json_object_set_new(ex, kq_exit_reason_name((uint32_t)r),
 					    json_integer((json_int_t)total));
@@ -216,15 +216,16 @@ int kq_guest_run(const struct kq_test *t, const struct kq_run_opts *o, struct kq
 	/* The time goal is set in the parameter pages, now that the TSC rate is known. */
 	uint64_t goal = (uint64_t)(kq_test_time_goal_ms(t, o) * (double)g.tsc_khz);
 	for (int i = 0; i < t->vcpus; i++)
-		kq_vm_vcpu(g.vm, i)->params->time_goal_cycles = goal;
+		kq_vcpu_params(kq_vm_vcpu(g.vm, i))->time_goal_cycles = goal;
 	kq_vm_set_ucall_handler(g.vm, on_ucall, &g);
 	if (go->setup && go->setup(&g, go->ctx) < 0)
 		goto out;
 	/* KVM's own counters for vCPU 0 show which exits really happened and
 	 * whether KVM emulated instructions around them. */
 	struct kq_kvm_stats kst;
-	json_t *before =
-	    kq_kvm_stats_open(&kst, kq_vm_vcpu(g.vm, 0)->fd) == 0 ? kq_kvm_stats_read(&kst) : NULL;
+	json_t *before = kq_kvm_stats_open(&kst, kq_vcpu_fd(kq_vm_vcpu(g.vm, 0))) == 0
+			     ? kq_kvm_stats_read(&kst)
+			     : NULL;
 	int run_rc = kq_vm_run(g.vm);
 	if (before) {
 		json_t *after = kq_kvm_stats_read(&kst);
