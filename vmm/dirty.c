@@ -214,11 +214,24 @@ static int harvest_rings(struct kq_vm *vm)
 	return r;
 }
 
-int kq_dirty_ring_full(struct kq_vm *vm)
+int kq_dirty_ring_full(struct kq_vm *vm, struct kq_vcpu *v)
 {
 	pthread_rwlock_rdlock(&vm->slots_lock);
+	uint32_t before = v->ring_fetch;
 	int r = harvest_rings(vm);
 	pthread_rwlock_unlock(&vm->slots_lock);
+	if (r == 0 && v->ring && v->ring_fetch == before) {
+		/* KVM says full, yet the next entry is not dirty: KVM pushed past
+		 * the end of the ring and overwrote entries, so its reset index no
+		 * longer meets ours. No protocol recovers this; say so. */
+		int flagged = 0;
+		for (uint32_t k = 0; k < vm->ring_entries; k++)
+			flagged += __atomic_load_n(&v->ring[k].flags, __ATOMIC_ACQUIRE) != 0;
+		return kq_err_set("KVM_EXIT_DIRTY_RING_FULL with no dirty entry at ring index %u "
+				  "(%d of %u entries flagged elsewhere): the host overflowed the "
+				  "ring",
+				  v->ring_fetch, flagged, vm->ring_entries);
+	}
 	return r;
 }
 

@@ -136,8 +136,8 @@ int kq_exit_dispatch(struct kq_vcpu *v, struct kq_vcpu_event *ev)
 	case KVM_EXIT_DIRTY_RING_FULL:
 		/* Harvest, reset, run on: KVM lets the vCPU continue once the
 		 * ring has room again. */
-		if (kq_dirty_ring_full(v->vm) < 0) {
-			kq_vcpu_fail(v, "dirty ring full, harvest failed: %s", kq_err());
+		if (kq_dirty_ring_full(v->vm, v) < 0) {
+			kq_vcpu_fail(v, "dirty ring full: %s", kq_err());
 			return -1;
 		}
 		return 1;

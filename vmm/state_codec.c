@@ -2,7 +2,6 @@
  * encoding, and a decoder that trusts nothing it reads. */
 #include "vmm/state_record_internal.h"
 #include "vmm/err.h"
-#include "vmm/vm.h"
 
 #include <endian.h>
 #include <stdarg.h>
@@ -190,45 +189,6 @@ static int decode_record(struct kq_state *s, const uint8_t *b, size_t total, siz
 	return 0;
 }
 
-static const char *missing(const int32_t *seen, uint32_t vcpu, const uint16_t *groups, int n)
-{
-	for (int k = 0; k < n; k++) {
-		if (seen[(vcpu == KQ_STATE_VM ? 0 : vcpu + 1) * NGROUPS + groups[k]] >= 0)
-			continue;
-		if (groups[k] == KQ_REC_SREGS)
-			return "sregs (or sregs2)";
-		if (groups[k] == KQ_REC_FPU)
-			return "fpu (or xsave)";
-		return kq_state_type_name(groups[k]);
-	}
-	return NULL;
-}
-
-/* The records restore cannot do without (docs/state.md). */
-static int check_mandatory(const struct kq_state *s, const int32_t *seen, size_t end)
-{
-	static const uint16_t vm_all[] = {KQ_REC_VM, KQ_REC_CLOCK};
-	static const uint16_t vm_kernel[] = {KQ_REC_PIC_MASTER, KQ_REC_PIC_SLAVE, KQ_REC_IOAPIC};
-	static const uint16_t cpu_all[] = {KQ_REC_REGS,	     KQ_REC_SREGS,   KQ_REC_FPU,
-					   KQ_REC_MSRS,	     KQ_REC_EVENTS,  KQ_REC_MP_STATE,
-					   KQ_REC_DEBUGREGS, KQ_REC_TSC_KHZ, KQ_REC_CPUID};
-	static const uint16_t cpu_lapic[] = {KQ_REC_LAPIC};
-	const char *m = missing(seen, KQ_STATE_VM, vm_all, 2);
-	if (m)
-		return at(end, "records", "missing mandatory record: %s for the VM", m);
-	uint32_t mode;
-	memcpy(&mode, kq_state_find(s, KQ_REC_VM, KQ_STATE_VM)->data, 4);
-	if (mode == KQ_IRQCHIP_KERNEL && (m = missing(seen, KQ_STATE_VM, vm_kernel, 3)))
-		return at(end, "records",
-			  "missing mandatory record: %s for a VM with the in-kernel irqchip", m);
-	for (uint32_t v = 0; v < s->nvcpus; v++) {
-		if ((m = missing(seen, v, cpu_all, sizeof(cpu_all) / sizeof(cpu_all[0]))) ||
-		    (mode != KQ_IRQCHIP_NONE && (m = missing(seen, v, cpu_lapic, 1))))
-			return at(end, "records", "missing mandatory record: %s for vCPU %u", m, v);
-	}
-	return 0;
-}
-
 int kq_state_decode(const uint8_t *buf, size_t len, struct kq_state **out)
 {
 	uint32_t nvcpus = 0, nrec = 0;
@@ -253,8 +213,9 @@ int kq_state_decode(const uint8_t *buf, size_t len, struct kq_state **out)
 	if (r == 0 && off != len)
 		r = at(off, "header.record_count",
 		       "%u records end at byte %zu, the header says %zu bytes", nrec, off, len);
-	if (r == 0)
-		r = check_mandatory(s, seen, off);
+	char msg[160];
+	if (r == 0 && kq_rec_missing(s, msg, sizeof(msg)))
+		r = at(off, "records", "%s", msg);
 	free(seen);
 	if (r < 0) {
 		kq_state_free(s);

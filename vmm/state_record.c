@@ -2,6 +2,7 @@
  * passes (shared by kq_state_add and the decoder), lookup and inspection. */
 #include "vmm/state_record_internal.h"
 #include "vmm/err.h"
+#include "vmm/vm.h"
 
 #include <linux/kvm.h>
 #include <stdarg.h>
@@ -192,6 +193,60 @@ int kq_state_add(struct kq_state *s, uint16_t type, uint32_t vcpu, const void *d
 					  kq_state_type_name(s->records[i].type),
 					  t->vm ? "the VM" : "the same vCPU");
 	return kq_rec_append(s, type, KQ_STATE_REC_VERSION, vcpu, data, len);
+}
+
+static bool has(const struct kq_state *s, uint16_t type, uint32_t vcpu)
+{
+	if (kq_state_find(s, type, vcpu))
+		return true;
+	if (type == KQ_REC_SREGS)
+		return kq_state_find(s, KQ_REC_SREGS2, vcpu) != NULL;
+	if (type == KQ_REC_FPU)
+		return kq_state_find(s, KQ_REC_XSAVE, vcpu) != NULL;
+	return false;
+}
+
+static const char *alt_name(uint16_t type)
+{
+	return type == KQ_REC_SREGS ? "sregs (or sregs2)"
+	       : type == KQ_REC_FPU ? "fpu (or xsave)"
+				    : kq_state_type_name(type);
+}
+
+bool kq_rec_missing(const struct kq_state *s, char *msg, size_t len)
+{
+	static const uint16_t vm_kernel[] = {KQ_REC_PIC_MASTER, KQ_REC_PIC_SLAVE, KQ_REC_IOAPIC};
+	static const uint16_t cpu_all[] = {KQ_REC_REGS,	     KQ_REC_SREGS,   KQ_REC_FPU,
+					   KQ_REC_MSRS,	     KQ_REC_EVENTS,  KQ_REC_MP_STATE,
+					   KQ_REC_DEBUGREGS, KQ_REC_TSC_KHZ, KQ_REC_CPUID};
+	const struct kq_state_record *vm = kq_state_find(s, KQ_REC_VM, KQ_STATE_VM);
+	if (!vm || !has(s, KQ_REC_CLOCK, KQ_STATE_VM)) {
+		snprintf(msg, len, "missing mandatory record: %s for the VM", vm ? "clock" : "vm");
+		return true;
+	}
+	uint32_t mode;
+	memcpy(&mode, vm->data, 4);
+	for (int k = 0; mode == KQ_IRQCHIP_KERNEL && k < 3; k++)
+		if (!has(s, vm_kernel[k], KQ_STATE_VM)) {
+			snprintf(msg, len,
+				 "missing mandatory record: %s for a VM with the in-kernel irqchip",
+				 kq_state_type_name(vm_kernel[k]));
+			return true;
+		}
+	for (uint32_t v = 0; v < s->nvcpus; v++) {
+		uint16_t miss = 0;
+		for (size_t k = 0; !miss && k < sizeof(cpu_all) / sizeof(cpu_all[0]); k++)
+			if (!has(s, cpu_all[k], v))
+				miss = cpu_all[k];
+		if (!miss && mode != KQ_IRQCHIP_NONE && !has(s, KQ_REC_LAPIC, v))
+			miss = KQ_REC_LAPIC;
+		if (miss) {
+			snprintf(msg, len, "missing mandatory record: %s for vCPU %u",
+				 alt_name(miss), v);
+			return true;
+		}
+	}
+	return false;
 }
 
 const struct kq_state_record *kq_state_find(const struct kq_state *s, uint16_t type, uint32_t vcpu)

@@ -33,6 +33,9 @@ const struct kq_rec_type *kq_rec_type_find(uint16_t type);
  * which passes. data holds len bytes. */
 int kq_rec_check(const struct kq_rec_where *w, uint32_t nvcpus, uint16_t type, uint16_t version,
 		 uint32_t vcpu, const uint8_t *data, uint32_t len, const struct kq_rec_type **t);
+/* Whether s lacks a record restore cannot do without (docs/state.md); if so,
+ * msg says which, for whom. */
+bool kq_rec_missing(const struct kq_state *s, char *msg, size_t len);
 int kq_rec_append(struct kq_state *s, uint16_t type, uint16_t version, uint32_t vcpu,
 		  const void *data, uint32_t len);
 

@@ -139,7 +139,8 @@ void kq_dirty_slot_free(struct kq_slot *s);
 int kq_dirty_slot_resized(struct kq_vm *vm, struct kq_slot *s);
 /* KVM's dirty pages of slot id into its pending bitmap; slots lock held. */
 int kq_dirty_slot_fetch(struct kq_vm *vm, int id);
-/* KVM_EXIT_DIRTY_RING_FULL: harvests every ring and resets them. */
-int kq_dirty_ring_full(struct kq_vm *vm);
+/* KVM_EXIT_DIRTY_RING_FULL on v: harvests every ring and resets them; an
+ * error when v's ring had nothing to harvest (the host overflowed it). */
+int kq_dirty_ring_full(struct kq_vm *vm, struct kq_vcpu *v);
 
 #endif

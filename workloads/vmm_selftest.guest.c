@@ -34,7 +34,8 @@ static void steps(struct kq_params *p)
 KQ_GUEST_WORKLOAD("vmm.steps", steps);
 
 /* Between SYNC 1 and SYNC 2, writes args[3] pages picked with seed args[2]
- * among the args[1] pages at args[0]. */
+ * among the args[1] pages at args[0], with a SYNC 3 after every args[4]
+ * writes (0: none) so the host can collect on the way. */
 static void dirty(struct kq_params *p)
 {
 	uint64_t x = p->args[2];
@@ -42,6 +43,8 @@ static void dirty(struct kq_params *p)
 	for (uint64_t i = 0; i < p->args[3]; i++) {
 		uint64_t page = kq_vmm_test_rand(&x) % p->args[1];
 		*(volatile uint64_t *)(uintptr_t)(p->args[0] + page * 4096 + 8) = i + 1;
+		if (p->args[4] && (i + 1) % p->args[4] == 0)
+			kq_sync(3);
 	}
 	kq_sync(2);
 }
