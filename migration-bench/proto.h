@@ -173,11 +173,26 @@ void kq_mig_complete_put(struct kq_bytes *out, const struct kq_mig_complete *c);
 int kq_mig_complete_decode(struct kq_rd *r, struct kq_mig_complete *c);
 
 /* --- ACK and ABORT ------------------------------------------------------- */
-enum { KQ_MIG_ACK_SETUP = 1, KQ_MIG_ACK_RUNNING = 2 };
+/* SETUP: the configuration was accepted; RUNNING: the destination's guest
+ * runs (the source may let its VM go); FINISHED: the destination's guest
+ * stopped and reported (values: enum kq_mig_ack_value). */
+enum { KQ_MIG_ACK_SETUP = 1, KQ_MIG_ACK_RUNNING = 2, KQ_MIG_ACK_FINISHED = 3 };
+#define KQ_MIG_ACK_VALUES 8
+enum kq_mig_ack_value {
+	KQ_ACKV_RUNNING_REALTIME_NS,  /* RUNNING: CLOCK_REALTIME when its vCPUs started */
+	KQ_ACKV_STATE_LOAD_NS,	      /* RUNNING: decode + restore of the state */
+	KQ_ACKV_RESUME_NS,	      /* RUNNING: starting the vCPU threads */
+	KQ_ACKV_HASH_NS,	      /* RUNNING: hashing its memory */
+	KQ_ACKV_HEARTBEAT_GAP_NS = 0, /* FINISHED: the guest's largest heartbeat gap */
+	KQ_ACKV_VERIFIER_ERRORS,      /* FINISHED */
+	KQ_ACKV_VERIFIER_WRITES,      /* FINISHED */
+	KQ_ACKV_WORKLOAD_OK,	      /* FINISHED: 1 when every vCPU reached DONE */
+};
 struct kq_mig_ack {
 	uint32_t phase;
 	int32_t status; /* 0: accepted; otherwise msg says why not */
 	uint64_t value; /* RUNNING: the destination's memory hash */
+	uint64_t v[KQ_MIG_ACK_VALUES];
 	char msg[KQ_MIG_MSG_MAX];
 };
 void kq_mig_ack_put(struct kq_bytes *out, const struct kq_mig_ack *a);

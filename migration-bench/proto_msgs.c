@@ -76,6 +76,8 @@ void kq_mig_ack_put(struct kq_bytes *out, const struct kq_mig_ack *a)
 	kq_bytes_u32(out, a->phase);
 	kq_bytes_u32(out, (uint32_t)a->status);
 	kq_bytes_u64(out, a->value);
+	for (int i = 0; i < KQ_MIG_ACK_VALUES; i++)
+		kq_bytes_u64(out, a->v[i]);
 	kq_bytes_str(out, a->msg);
 }
 
@@ -84,11 +86,13 @@ int kq_mig_ack_decode(struct kq_rd *r, struct kq_mig_ack *a)
 	size_t at = r->off;
 	uint32_t st;
 	if (kq_rd_u32(r, "phase", &a->phase) == 0 && a->phase != KQ_MIG_ACK_SETUP &&
-	    a->phase != KQ_MIG_ACK_RUNNING)
+	    a->phase != KQ_MIG_ACK_RUNNING && a->phase != KQ_MIG_ACK_FINISHED)
 		return kq_rd_fail(r, at, "phase", "unknown phase %u", a->phase);
 	kq_rd_u32(r, "status", &st);
 	a->status = (int32_t)st;
 	kq_rd_u64(r, "value", &a->value);
+	for (int i = 0; i < KQ_MIG_ACK_VALUES; i++)
+		kq_rd_u64(r, "v", &a->v[i]);
 	kq_rd_str(r, "msg", a->msg, sizeof(a->msg));
 	return kq_rd_end(r);
 }

@@ -15,6 +15,7 @@ static const struct {
     {"report", kq_report_main, "render a results folder as HTML and Markdown with charts"},
     {"compare", kq_compare_main, "compare two or more runs, with a verdict for CI"},
     {"export", kq_export_main, "export results as JUnit XML, KTAP or CSV"},
+    {"migrate", kq_migrate_main, "live-migrate a running guest between two kvmqual processes"},
 };
 
 static void usage(FILE *f)
