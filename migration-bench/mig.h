@@ -20,6 +20,7 @@ enum kq_mig_fault {
 	KQ_FAULT_CORRUPT_PAGE,	/* flip a byte inside a PAGES payload after its checksum */
 	KQ_FAULT_CORRUPT_STATE, /* flip a byte inside the STATE payload after its checksum */
 	KQ_FAULT_WRONG_VERSION, /* SETUP frame header says version 99 */
+	KQ_FAULT_KILL_DEST,	/* SIGKILL to kill_pid after the first iteration */
 };
 
 struct kq_mig_workload {
@@ -42,6 +43,8 @@ struct kq_mig_send_opts {
 	bool zstd;
 	bool auto_converge;
 	enum kq_mig_fault fault;
+	int kill_pid;	   /* KQ_FAULT_KILL_DEST: the destination's process */
+	double min_iter_s; /* each pre-copy iteration lasts at least this long */
 };
 
 struct kq_mig_iter_result {

@@ -10,6 +10,7 @@
 #include "vmm/layout.h"
 #include "vmm/state.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +377,12 @@ static int migrate(struct src *s)
 			shutdown(s->conn.fd, SHUT_WR);
 			return kq_err_set("stream truncated on purpose (fault injection)");
 		}
+		if (o->fault == KQ_FAULT_KILL_DEST && iter == 0 && o->kill_pid > 0) {
+			kill(o->kill_pid, SIGKILL);
+			usleep(50000);
+		}
+		if (kq_mig_now() - ts < o->min_iter_s)
+			usleep((useconds_t)((o->min_iter_s - (kq_mig_now() - ts)) * 1e6));
 		ir->seconds = kq_mig_now() - ts;
 		ir->wire_bytes = s->st.wire_bytes - wire0;
 		ir->bandwidth_Bps = ir->seconds > 0 ? (double)ir->wire_bytes / ir->seconds : 0;
