@@ -107,6 +107,12 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 		o.wl.rate = o.wl.rate ? o.wl.rate : 2000; /* iteration 1 must carry pages */
 	char err[1024], addr[64];
 	int port;
+	/* The emulated host's init leaves lo down; a host whose lo is down
+	 * otherwise and that will not let us raise it fails here, named. */
+	if (kq_mig_loopback_up(err, sizeof(err)) < 0) {
+		kq_result_set_status(res, KQ_FAIL, "%s", err);
+		return;
+	}
 	int lfd = kq_mig_listen("127.0.0.1:0", &port, err, sizeof(err));
 	if (lfd < 0) {
 		kq_result_set_status(res, KQ_FAIL, "%s", err);

@@ -2,6 +2,8 @@
 #include "migration-bench/transport.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -106,6 +108,26 @@ int kq_mig_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len
 	*len = sizeof(*a);
 	*loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
 	return 0;
+}
+
+int kq_mig_loopback_up(char *err, size_t n)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, n, "socket: %s", strerror(errno));
+		return -1;
+	}
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	if (rc < 0)
+		snprintf(err, n, "bringing up lo: SIOCSIFFLAGS: %s", strerror(errno));
+	close(fd);
+	return rc;
 }
 
 int kq_mig_listen(const char *addr, int *port, char *err, size_t n)

@@ -34,6 +34,9 @@ int kq_mig_key_load(const char *path, uint8_t key[KQ_MIG_KEY_BYTES], char *err, 
 int kq_mig_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, bool *loopback,
 		      char *err, size_t n);
 
+/* Brings the loopback interface up where it is down (a fresh network
+ * namespace, the emulated host's minimal init); 0 when it is up. */
+int kq_mig_loopback_up(char *err, size_t n);
 /* Listening socket on addr (port 0: any); *port gets the port bound. */
 int kq_mig_listen(const char *addr, int *port, char *err, size_t n);
 /* Accepts one peer within timeout_s and runs the handshake when key is set. */

@@ -41,6 +41,7 @@ static enum kq_status run_case(const char *name, const char *kv[][2], int n, cha
 static void source_killed(void)
 {
 	char err[512];
+	kq_mig_loopback_up(err, sizeof(err));
 	int port, lfd = kq_mig_listen("127.0.0.1:0", &port, err, sizeof(err));
 	int p[2];
 	if (pipe(p) < 0)
