@@ -238,12 +238,14 @@ static int switchover(struct src *s, uint32_t iter)
 	if (kq_vm_pause(s->vm) < 0)
 		return -1;
 	s->paused = true;
-	uint64_t n;
+	uint64_t n, wire0 = s->st.wire_bytes;
 	if (collect(s, &n) < 0 || send_pending(s, iter, true) < 0)
 		return -1;
 	struct kq_mig_iter_result *ir = &r->it[r->iters++];
 	ir->pages = n;
 	ir->seconds = kq_mig_now() - t0;
+	ir->wire_bytes = s->st.wire_bytes - wire0;
+	ir->bandwidth_Bps = ir->seconds > 0 ? (double)ir->wire_bytes / ir->seconds : 0;
 	double t1 = kq_mig_now();
 	r->final_pass_ms = (t1 - t0) * 1e3;
 	struct kq_state *st;
