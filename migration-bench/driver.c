@@ -80,7 +80,7 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 	const char *fault = kq_test_param(t, "fault", "");
 	struct kq_mig_send_opts o = {
 	    .wl = {.vcpus = 2,
-		   .test_mem = t->mem_bytes ? t->mem_bytes : (emulated ? 8 : 32) << 20,
+		   .test_mem = t->mem_bytes ? t->mem_bytes : (uint64_t)(emulated ? 8 : 32) << 20,
 		   .rate = (uint64_t)kq_test_param_int(t, "rate", 0),
 		   .hot = (uint64_t)kq_test_param_int(t, "hot", 0)},
 	    .downtime_ms = kq_test_param_double(t, "downtime_ms", 300),
