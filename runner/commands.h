@@ -8,9 +8,10 @@ int kq_probe_main(int argc, char **argv);   /* probes/ */
 int kq_report_main(int argc, char **argv);  /* reports/ */
 int kq_compare_main(int argc, char **argv); /* reports/ */
 int kq_export_main(int argc, char **argv);  /* reports/ */
-int kq_db_main(int argc, char **argv);
-int kq_history_main(int argc, char **argv);			    /* reports/history_cmd.c */
-int kq_fleet_main(int argc, char **argv); /* reports/fleet_cmd.c */ /* reports/db_cmd.c */
+int kq_db_main(int argc, char **argv);	    /* reports/db_cmd.c */
+int kq_history_main(int argc, char **argv); /* reports/history_cmd.c */
+int kq_fleet_main(int argc, char **argv);   /* reports/fleet_cmd.c */
+int kq_migrate_main(int argc, char **argv); /* migration-bench/ */
 
 /* Exit codes of every subcommand. */
 enum { KQ_EXIT_OK = 0, KQ_EXIT_FAILED = 1, KQ_EXIT_USAGE = 2, KQ_EXIT_ENV = 3 };

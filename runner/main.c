@@ -18,6 +18,7 @@ static const struct {
     {"history", kq_history_main, "a metric across stored runs, with step changes found"},
     {"fleet", kq_fleet_main, "fleet report: hosts side by side, outliers and why"},
     {"db", kq_db_main, "store runs in the results database (SQLite or PostgreSQL)"},
+    {"migrate", kq_migrate_main, "live-migrate a running guest between two kvmqual processes"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,283 @@
+/* `kvmqual migrate listen|send`: the two ends of a live migration. */
+#include "migration-bench/guest_abi.h"
+#include "migration-bench/mig.h"
+#include "migration-bench/report.h"
+#include "migration-bench/transport.h"
+#include "core/parse.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f, "usage: kvmqual migrate listen [--addr HOST:PORT] [--key FILE] [--timeout S]\n"
+	       "                              [--mem-limit BYTES] [--run-after S]\n"
+	       "       kvmqual migrate send --to HOST:PORT [--key FILE] --workload NAME [options]\n"
+	       "\n"
+	       "Moves a running micro-VM between two kvmqual processes (pre-copy).\n"
+	       "listen waits on 127.0.0.1:4444 by default. A non-loopback address (listen's\n"
+	       "--addr, send's --to) requires --key FILE: a shared secret of at least 16 bytes\n"
+	       "in a file of mode 0600 (checked). With a key the stream is authenticated and\n"
+	       "encrypted (libsodium crypto_secretstream, XChaCha20-Poly1305) and a peer\n"
+	       "without the key is refused before any state is read. Without a key the\n"
+	       "stream is in the clear: use it on loopback or a trusted link only.\n"
+	       "\n"
+	       "send options:\n"
+	       "  --workload idle|dirty|verify   guest workload on vCPU 0 (vCPU 1: heartbeat)\n"
+	       "  --rate PAGES/S      pages the workload writes per second (0: flat out)\n"
+	       "  --pattern seq|random|hot  --hot PAGES   dirtier pattern and hot-set size\n"
+	       "  --mem SIZE          guest test memory (default 64M)\n"
+	       "  --dirty bitmap-manual|bitmap|ring  dirty tracking (default bitmap-manual)\n"
+	       "  --downtime-ms MS    downtime limit (default 300)\n"
+	       "  --max-iters N --max-time S   non-convergence verdict (default 30, 30 s)\n"
+	       "  --zstd              compress page runs   --auto-converge  throttle the guest\n"
+	       "  --fault truncate|corrupt-page|corrupt-state|wrong-version   (tests)\n"
+	       "  --json FILE         write the measurements as JSON\n");
+}
+
+static int parse_key(const char *file, uint8_t key[KQ_MIG_KEY_BYTES])
+{
+	char err[512];
+	if (kq_mig_key_load(file, key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmqual migrate: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int need_key(const char *addr, const char *keyfile)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool lo;
+	char err[256];
+	if (kq_mig_addr_parse(addr, &ss, &len, &lo, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmqual migrate: %s\n", err);
+		return -1;
+	}
+	if (!lo && !keyfile) {
+		fprintf(stderr,
+			"kvmqual migrate: %s is not a loopback address: --key FILE is "
+			"required off loopback\n",
+			addr);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_listen(int argc, char **argv)
+{
+	struct kq_mig_listen_opts o = {
+	    .addr = "127.0.0.1:4444", .timeout_s = 60, .run_after_s = 0.3, .listen_fd = -1};
+	const char *keyfile = NULL;
+	static const struct option opts[] = {{"addr", 1, 0, 'a'},
+					     {"key", 1, 0, 'k'},
+					     {"timeout", 1, 0, 't'},
+					     {"mem-limit", 1, 0, 'm'},
+					     {"run-after", 1, 0, 'r'},
+					     {"help", 0, 0, 'h'},
+					     {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			o.addr = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 't':
+			o.timeout_s = atof(optarg);
+			break;
+		case 'm':
+			o.mem_limit = strtoull(optarg, NULL, 0);
+			break;
+		case 'r':
+			o.run_after_s = atof(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	uint8_t key[KQ_MIG_KEY_BYTES];
+	if (need_key(o.addr, keyfile) < 0 || (keyfile && parse_key(keyfile, key) < 0))
+		return 2;
+	o.key = keyfile ? key : NULL;
+	char err[1024];
+	if (kq_mig_receive(&o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmqual migrate listen: discarded the incoming VM: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "kvmqual migrate listen: the guest ran here and finished\n");
+	return 0;
+}
+
+int kq_mig_parse_send(int argc, char **argv, struct kq_mig_send_opts *o, const char **json,
+		      uint8_t key[KQ_MIG_KEY_BYTES]);
+int kq_mig_parse_send(int argc, char **argv, struct kq_mig_send_opts *o, const char **json,
+		      uint8_t key[KQ_MIG_KEY_BYTES])
+{
+	*o = (struct kq_mig_send_opts){.wl = {.vcpus = 2, .test_mem = 64 << 20},
+				       .dirty = KQ_DIRTY_BITMAP_MANUAL,
+				       .downtime_ms = 300,
+				       .max_iters = 30,
+				       .max_time_s = 30,
+				       .warmup_s = 0.2,
+				       .run_after_s = 0.3};
+	const char *keyfile = NULL, *wl = NULL;
+	static const struct option opts[] = {{"to", 1, 0, 'T'},
+					     {"key", 1, 0, 'k'},
+					     {"workload", 1, 0, 'w'},
+					     {"rate", 1, 0, 'r'},
+					     {"pattern", 1, 0, 'p'},
+					     {"hot", 1, 0, 'H'},
+					     {"mem", 1, 0, 'm'},
+					     {"dirty", 1, 0, 'd'},
+					     {"downtime-ms", 1, 0, 'D'},
+					     {"max-iters", 1, 0, 'i'},
+					     {"max-time", 1, 0, 't'},
+					     {"zstd", 0, 0, 'z'},
+					     {"auto-converge", 0, 0, 'A'},
+					     {"fault", 1, 0, 'f'},
+					     {"json", 1, 0, 'j'},
+					     {"help", 0, 0, 'h'},
+					     {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	*json = NULL;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'T':
+			o->to = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'w':
+			wl = optarg;
+			break;
+		case 'r':
+			o->wl.rate = strtoull(optarg, NULL, 0);
+			break;
+		case 'p':
+			o->wl.pattern = !strcmp(optarg, "random") ? KQ_MIG_RANDOM
+					: !strcmp(optarg, "hot")  ? KQ_MIG_HOTSET
+								  : KQ_MIG_SEQ;
+			break;
+		case 'H':
+			o->wl.hot = strtoull(optarg, NULL, 0);
+			break;
+		case 'm': {
+			uint64_t v;
+			if (kq_parse_size(optarg, &v) < 0) {
+				fprintf(stderr, "kvmqual migrate send: --mem '%s' is not a size\n",
+					optarg);
+				return 2;
+			}
+			o->wl.test_mem = v;
+			break;
+		}
+		case 'd': {
+			int m = kq_dirty_mode_parse(optarg);
+			if (m < 0) {
+				fprintf(stderr, "kvmqual migrate send: --dirty '%s' unknown\n",
+					optarg);
+				return 2;
+			}
+			o->dirty = (enum kq_dirty_mode)m;
+			break;
+		}
+		case 'D':
+			o->downtime_ms = atof(optarg);
+			break;
+		case 'i':
+			o->max_iters = atoi(optarg);
+			break;
+		case 't':
+			o->max_time_s = atof(optarg);
+			break;
+		case 'z':
+			o->zstd = true;
+			break;
+		case 'A':
+			o->auto_converge = true;
+			break;
+		case 'f':
+			o->fault = !strcmp(optarg, "truncate")	      ? KQ_FAULT_TRUNCATE
+				   : !strcmp(optarg, "corrupt-page")  ? KQ_FAULT_CORRUPT_PAGE
+				   : !strcmp(optarg, "corrupt-state") ? KQ_FAULT_CORRUPT_STATE
+				   : !strcmp(optarg, "wrong-version") ? KQ_FAULT_WRONG_VERSION
+								      : KQ_FAULT_NONE;
+			break;
+		case 'j':
+			*json = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!o->to || !wl) {
+		fprintf(stderr, "kvmqual migrate send: --to and --workload are required\n");
+		return 2;
+	}
+	o->wl.mode = !strcmp(wl, "dirty")    ? KQ_MIG_DIRTY
+		     : !strcmp(wl, "verify") ? KQ_MIG_VERIFY
+		     : !strcmp(wl, "idle")   ? KQ_MIG_IDLE
+					     : -1;
+	if (o->wl.mode < 0) {
+		fprintf(stderr, "kvmqual migrate send: --workload '%s': idle, dirty or verify\n",
+			wl);
+		return 2;
+	}
+	if (need_key(o->to, keyfile) < 0 || (keyfile && parse_key(keyfile, key) < 0))
+		return 2;
+	o->key = keyfile ? key : NULL;
+	return 0;
+}
+
+static int cmd_send(int argc, char **argv)
+{
+	struct kq_mig_send_opts o;
+	const char *json;
+	uint8_t key[KQ_MIG_KEY_BYTES];
+	int rc = kq_mig_parse_send(argc, argv, &o, &json, key);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	struct kq_mig_send_result *r = calloc(1, sizeof(*r));
+	if (!r)
+		return 1;
+	kq_mig_send(&o, r);
+	kq_mig_print(stdout, r);
+	if (json)
+		kq_mig_write_json(json, r);
+	rc = r->status == 0 && r->guest_ok && r->verifier_errors == 0 ? 0 : 1;
+	free(r);
+	return rc;
+}
+
+int kq_migrate_main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "listen"))
+		return cmd_listen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "send"))
+		return cmd_send(argc - 1, argv + 1);
+	fprintf(stderr, "kvmqual migrate: unknown subcommand '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,206 @@
+/* PAGES frames: runs of consecutive pages, zero pages as bits, data raw or
+ * one zstd frame per run (see proto.h). */
+#include "migration-bench/proto.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+struct kq_mig_zstd {
+	ZSTD_CCtx *c;
+	ZSTD_DCtx *d;
+	int level;
+	uint8_t *buf; /* staging for the data of one run */
+};
+
+struct kq_mig_zstd *kq_mig_zstd_new(int level)
+{
+	struct kq_mig_zstd *z = calloc(1, sizeof(*z));
+	if (!z)
+		return NULL;
+	z->c = ZSTD_createCCtx();
+	z->d = ZSTD_createDCtx();
+	z->buf = malloc(KQ_MIG_MAX_RUN * KQ_MIG_PAGE);
+	z->level = level;
+	if (!z->c || !z->d || !z->buf) {
+		kq_mig_zstd_free(z);
+		return NULL;
+	}
+	return z;
+}
+
+void kq_mig_zstd_free(struct kq_mig_zstd *z)
+{
+	if (!z)
+		return;
+	ZSTD_freeCCtx(z->c);
+	ZSTD_freeDCtx(z->d);
+	free(z->buf);
+	free(z);
+}
+
+bool kq_mig_page_is_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)(const void *)p;
+	uint64_t acc = 0;
+	for (size_t i = 0; i < KQ_MIG_PAGE / 8; i += 8)
+		acc |= q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] | q[i + 5] | q[i + 6] |
+		       q[i + 7];
+	return acc == 0;
+}
+
+/* Layout: u64 gpa | u32 npages | u32 flags | u32 raw_len | u32 data_len |
+ * zero bitmap (ceil(npages / 8) bytes, unused high bits clear) | data. */
+int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint32_t npages,
+		   struct kq_mig_zstd *z, struct kq_mig_run_stats *st)
+{
+	if (npages == 0 || npages > KQ_MIG_MAX_RUN)
+		return -1;
+	uint8_t zero[KQ_MIG_MAX_RUN / 8] = {0};
+	uint32_t nz = 0;
+	for (uint32_t i = 0; i < npages; i++)
+		if (kq_mig_page_is_zero(mem + (size_t)i * KQ_MIG_PAGE))
+			zero[i / 8] |= (uint8_t)(1u << (i % 8));
+		else
+			nz++;
+	uint32_t raw_len = nz * KQ_MIG_PAGE, bm = (npages + 7) / 8;
+	size_t start = out->len;
+	kq_bytes_u64(out, gpa);
+	kq_bytes_u32(out, npages);
+	size_t flags_at = out->len;
+	kq_bytes_u32(out, 0);
+	kq_bytes_u32(out, raw_len);
+	size_t dlen_at = out->len;
+	kq_bytes_u32(out, raw_len);
+	kq_bytes_put(out, zero, bm);
+	uint8_t *data = kq_bytes_reserve(out, raw_len);
+	if (!data)
+		return -1;
+	uint8_t *w = data;
+	for (uint32_t i = 0; i < npages; i++)
+		if (!(zero[i / 8] & (1u << (i % 8)))) {
+			memcpy(w, mem + (size_t)i * KQ_MIG_PAGE, KQ_MIG_PAGE);
+			w += KQ_MIG_PAGE;
+		}
+	uint32_t data_len = raw_len;
+	if (z && raw_len) {
+		size_t c = ZSTD_compressCCtx(z->c, z->buf, KQ_MIG_MAX_RUN * KQ_MIG_PAGE, data,
+					     raw_len, z->level);
+		if (!ZSTD_isError(c) && c < raw_len) {
+			memcpy(data, z->buf, c);
+			data_len = (uint32_t)c;
+			uint32_t f = KQ_MIG_RUN_ZSTD;
+			for (int i = 0; i < 4; i++)
+				out->p[flags_at + (size_t)i] = (uint8_t)(f >> (8 * i));
+			for (int i = 0; i < 4; i++)
+				out->p[dlen_at + (size_t)i] = (uint8_t)(data_len >> (8 * i));
+		}
+	}
+	out->len += data_len;
+	if (st) {
+		st->pages += npages;
+		st->zero_pages += npages - nz;
+		st->raw_bytes += raw_len;
+		st->wire_bytes += out->len - start;
+	}
+	return out->failed ? -1 : 0;
+}
+
+int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct kq_mig_run *run,
+		      int *slot)
+{
+	memset(run, 0, sizeof(*run));
+	size_t gpa_at = r->off;
+	if (kq_rd_u64(r, "gpa", &run->gpa) < 0)
+		return -1;
+	if (run->gpa % KQ_MIG_PAGE)
+		return kq_rd_fail(r, gpa_at, "gpa", "0x%llx is not page-aligned",
+				  (unsigned long long)run->gpa);
+	size_t at = r->off;
+	if (kq_rd_u32(r, "npages", &run->npages) < 0)
+		return -1;
+	if (run->npages == 0 || run->npages > KQ_MIG_MAX_RUN)
+		return kq_rd_fail(r, at, "npages", "%u is outside 1..%u", run->npages,
+				  KQ_MIG_MAX_RUN);
+	*slot = -1;
+	for (uint32_t i = 0; i < layout->nslots; i++) {
+		const struct kq_mig_slot *s = &layout->slots[i];
+		if (run->gpa >= s->gpa && run->gpa - s->gpa < s->size &&
+		    (uint64_t)run->npages * KQ_MIG_PAGE <= s->size - (run->gpa - s->gpa))
+			*slot = (int)i;
+	}
+	if (*slot < 0)
+		return kq_rd_fail(
+		    r, gpa_at, "gpa", "pages 0x%llx..0x%llx lie outside every memory slot",
+		    (unsigned long long)run->gpa,
+		    (unsigned long long)(run->gpa + (uint64_t)run->npages * KQ_MIG_PAGE));
+	at = r->off;
+	if (kq_rd_u32(r, "flags", &run->flags) < 0)
+		return -1;
+	if (run->flags & ~KQ_MIG_RUN_ZSTD)
+		return kq_rd_fail(r, at, "flags", "unknown bits 0x%x",
+				  run->flags & ~KQ_MIG_RUN_ZSTD);
+	size_t raw_at = r->off;
+	kq_rd_u32(r, "raw_len", &run->raw_len);
+	size_t dlen_at = r->off;
+	kq_rd_u32(r, "data_len", &run->data_len);
+	uint32_t bm = (run->npages + 7) / 8;
+	size_t bm_at = r->off;
+	const uint8_t *zb;
+	if (kq_rd_ptr(r, "zero_bitmap", bm, &zb) < 0)
+		return -1;
+	memcpy(run->zero, zb, bm);
+	if (run->npages % 8 && (zb[bm - 1] >> (run->npages % 8)))
+		return kq_rd_fail(r, bm_at + bm - 1, "zero_bitmap", "bits set past page %u",
+				  run->npages);
+	uint32_t nz = 0;
+	for (uint32_t i = 0; i < run->npages; i++)
+		nz += !(run->zero[i / 8] & (1u << (i % 8)));
+	if (run->raw_len != nz * KQ_MIG_PAGE)
+		return kq_rd_fail(r, raw_at, "raw_len", "%u, but the bitmap leaves %u data pages",
+				  run->raw_len, nz);
+	if (!(run->flags & KQ_MIG_RUN_ZSTD) && run->data_len != run->raw_len)
+		return kq_rd_fail(r, dlen_at, "data_len", "%u for %u bytes of uncompressed pages",
+				  run->data_len, run->raw_len);
+	if ((run->flags & KQ_MIG_RUN_ZSTD) && run->raw_len == 0)
+		return kq_rd_fail(r, at, "flags", "compressed run without data pages");
+	if (kq_rd_ptr(r, "data", run->data_len, &run->data) < 0)
+		return -1;
+	return kq_rd_end(r);
+}
+
+int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_zstd *z,
+		     uint8_t *scratch, struct kq_rd *r)
+{
+	const uint8_t *data = run->data;
+	if (run->flags & KQ_MIG_RUN_ZSTD) {
+		size_t data_at = r->len - run->data_len;
+		if (!z)
+			return kq_rd_fail(r, data_at, "data", "compressed run, no zstd context");
+		unsigned long long fcs = ZSTD_getFrameContentSize(run->data, run->data_len);
+		if (fcs != run->raw_len)
+			return kq_rd_fail(r, data_at, "data",
+					  "zstd frame declares %llu bytes, raw_len is %u", fcs,
+					  run->raw_len);
+		size_t n =
+		    ZSTD_decompressDCtx(z->d, scratch, run->raw_len, run->data, run->data_len);
+		if (ZSTD_isError(n))
+			return kq_rd_fail(r, data_at, "data", "zstd: %s", ZSTD_getErrorName(n));
+		if (n != run->raw_len)
+			return kq_rd_fail(r, data_at, "data", "zstd gave %zu bytes, raw_len is %u",
+					  n, run->raw_len);
+		data = scratch;
+	}
+	for (uint32_t i = 0; i < run->npages; i++) {
+		uint8_t *p = dst + (size_t)i * KQ_MIG_PAGE;
+		if (run->zero[i / 8] & (1u << (i % 8))) {
+			/* Reading an untouched page maps no memory; clear only what holds data. */
+			if (!kq_mig_page_is_zero(p))
+				memset(p, 0, KQ_MIG_PAGE);
+		} else {
+			memcpy(p, data, KQ_MIG_PAGE);
+			data += KQ_MIG_PAGE;
+		}
+	}
+	return 0;
+}
