@@ -19,6 +19,8 @@ export PATH
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 /bin/busybox mount -t devtmpfs devtmpfs /dev
+# Loopback up: tests that talk to themselves over 127.0.0.1 (migration) need it.
+/bin/busybox ip link set lo up || echo "kvmqual-sandbox: could not bring lo up" >&2
 
 # Defaults in case run.conf is missing or broken: the host then reports that
 # the guest ended without an exit code, which is what happened.
