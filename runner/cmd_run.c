@@ -36,7 +36,7 @@ static void help(FILE *f)
 		"  in its own process with its time limit. TAP version 13 on stdout; results.json\n"
 		"  and results.tap in DIR (default: a new folder under results/).\n"
 		"  --quick      small time goals, for smoke runs\n"
-		"  --repeat K   run each test K times; reports the run-to-run CV of medians\n"
+		"  --repeat K   run each test K times: samples pooled, plus the CV of medians\n"
 		"  --db URL     store the finished run in the results database (docs/database.md)\n"
 		"exit codes: 0 all passed, 1 a test failed, 2 bad usage or configuration,\n"
 		"3 this environment cannot run the selection (the reason is printed)\n");

@@ -21,6 +21,7 @@
  * watchdog fires first and reports where the guest was. */
 #define KQ_KILL_GRACE_S 5.0
 #define KQ_STDERR_KEEP	4096
+#define KQ_MAX_REPEAT	64
 
 static double now_s(void)
 {
@@ -301,13 +302,171 @@ static bool same_metric(const json_t *a, const json_t *b)
 	       labels_contained(la, lb) && labels_contained(lb, la);
 }
 
+/* One metric identity across the repeats: the pooled metric (a copy of its
+ * first appearance) and each repeat's own median, for the CV of medians. */
+struct pooled {
+	json_t *m;
+	double med[KQ_MAX_REPEAT];
+	int nmed;
+	bool all_sampled; /* every contribution carried its samples */
+};
+
+static bool same_value_metric(const json_t *a, const json_t *b)
+{
+	const json_t *la = json_object_get(a, "labels"), *lb = json_object_get(b, "labels");
+	return json_object_get(b, "value") && !json_object_get(b, "stats") &&
+	       json_equal(json_object_get(a, "name"), json_object_get(b, "name")) &&
+	       json_equal(json_object_get(a, "unit"), json_object_get(b, "unit")) &&
+	       labels_contained(la, lb) && labels_contained(lb, la);
+}
+
+/* A measurement label (batch_size, ...) that differs between repeats says
+ * nothing true about the pool: it is dropped. */
+static void drop_differing_labels(json_t *pooled, const json_t *x)
+{
+	json_t *lp = json_object_get(pooled, "labels"), *lx = json_object_get(x, "labels");
+	for (const char *const *l = kq_measurement_labels; *l; l++)
+		if (json_object_get(lp, *l) &&
+		    !json_equal(json_object_get(lp, *l), json_object_get(lx, *l)))
+			json_object_del(lp, *l);
+}
+
+static void pool_add(struct pooled *p, const json_t *x, int r)
+{
+	json_t *m = p->m;
+	bool sampled = json_object_get(m, "stats") != NULL;
+	if (sampled) {
+		const json_t *med = json_object_get(json_object_get(x, "stats"), "median");
+		if (json_is_number(med) && p->nmed < KQ_MAX_REPEAT)
+			p->med[p->nmed++] = json_number_value(med);
+		json_t *xs = json_object_get(x, "samples");
+		json_t *per = json_object_get(m, "samples_per_repeat");
+		json_array_set_new(per, (size_t)r,
+				   json_integer(json_integer_value(json_array_get(per, (size_t)r)) +
+						(json_int_t)json_array_size(xs)));
+		if (x != m && json_is_array(xs))
+			json_array_extend(json_object_get(m, "samples"), xs);
+	} else {
+		json_array_set(json_object_get(m, "repeat_values"), (size_t)r,
+			       json_object_get(x, "value"));
+	}
+}
+
+/* Statistics over the pool: every repeat's samples (or values) together. */
+static void pool_finish(struct pooled *p)
+{
+	json_t *m = p->m;
+	bool sampled = json_object_get(m, "stats") != NULL;
+	json_t *arr = json_object_get(m, sampled ? "samples" : "repeat_values");
+	size_t n = 0, i;
+	json_t *x;
+	double *v = malloc((json_array_size(arr) + 1) * sizeof(*v));
+	if (!v)
+		return;
+	json_array_foreach(arr, i, x)
+	{
+		if (json_is_number(x))
+			v[n++] = json_number_value(x);
+	}
+	struct kq_stats st;
+	if (n && (!sampled || p->all_sampled) && kq_stats_compute(v, n, &st) == 0) {
+		if (sampled)
+			json_object_set_new(m, "stats", kq_stats_json(&st));
+		else
+			json_object_set_new(m, "value", json_real(st.median));
+	}
+	free(v);
+}
+
+static struct pooled *pool_find(struct pooled *p, size_t np, const json_t *x)
+{
+	for (size_t i = 0; i < np; i++)
+		if (json_object_get(p[i].m, "stats") ? same_metric(p[i].m, x)
+						     : same_value_metric(p[i].m, x))
+			return &p[i];
+	return NULL;
+}
+
+/* The per-repeat bookkeeping a pooled metric starts with: zero samples, or
+ * no value, for every repeat. */
+static void pool_start(json_t *m, int k)
+{
+	bool sampled = json_object_get(m, "stats") != NULL;
+	json_t *per = json_array();
+	for (int r = 0; r < k; r++)
+		json_array_append_new(per, sampled ? json_integer(0) : json_null());
+	json_object_set_new(m, sampled ? "samples_per_repeat" : "repeat_values", per);
+	if (sampled && !json_is_array(json_object_get(m, "samples")))
+		json_object_set_new(m, "samples", json_array());
+}
+
+/* Pools every repeat's metrics into the first run's list: a metric of a
+ * later repeat joins the one of the same identity, or is added. */
+static int pool_metrics(json_t **runs, int k, json_t *cv_out)
+{
+	json_t *metrics = json_object_get(runs[0], "metrics");
+	if (!json_is_array(metrics)) {
+		metrics = json_array();
+		json_object_set_new(runs[0], "metrics", metrics);
+	}
+	size_t cap = 0, np = 0;
+	for (int r = 0; r < k; r++)
+		cap += json_array_size(json_object_get(runs[r], "metrics"));
+	struct pooled *pool = calloc(cap + 1, sizeof(*pool));
+	if (!pool)
+		return -1;
+	for (int r = 0; r < k; r++) {
+		json_t *src = json_object_get(runs[r], "metrics");
+		size_t i, n0 = json_array_size(src);
+		for (i = 0; i < n0; i++) {
+			json_t *x = json_array_get(src, i);
+			if (!json_object_get(x, "stats") && !json_object_get(x, "value"))
+				continue;
+			bool has_samples = json_is_array(json_object_get(x, "samples"));
+			struct pooled *p = pool_find(pool, np, x);
+			if (!p) {
+				p = &pool[np++];
+				p->all_sampled = true;
+				p->m = r ? json_deep_copy(x) : x;
+				if (r) {
+					json_object_set_new(p->m, "samples", json_array());
+					json_array_append_new(metrics, p->m);
+				}
+				pool_start(p->m, k);
+			} else {
+				drop_differing_labels(p->m, x);
+			}
+			p->all_sampled &= has_samples || !json_object_get(x, "stats");
+			pool_add(p, x, r);
+		}
+	}
+	for (size_t i = 0; i < np; i++) {
+		pool_finish(&pool[i]);
+		if (pool[i].nmed < 2)
+			continue;
+		json_t *m = pool[i].m, *medians = json_array();
+		for (int j = 0; j < pool[i].nmed; j++)
+			json_array_append_new(medians, json_real(pool[i].med[j]));
+		json_array_append_new(
+		    cv_out,
+		    json_pack("{s:s+, s:s, s:f, s:o, s:o}", "name",
+			      json_string_value(json_object_get(m, "name")), ".median_cv", "unit",
+			      "ratio", "value", kq_cv(pool[i].med, (size_t)pool[i].nmed), "labels",
+			      json_deep_copy(json_object_get(m, "labels")), "medians", medians));
+	}
+	free(pool);
+	return 0;
+}
+
 json_t *kq_merge_repeats(json_t **runs, int k)
 {
 	json_t *first = runs[0];
 	json_t *reps = json_array();
+	double duration = 0;
 	for (int r = 0; r < k; r++) {
 		const char *st = json_string_value(json_object_get(runs[r], "status"));
 		const char *why = json_string_value(json_object_get(runs[r], "reason"));
+		duration += json_number_value(json_object_get(runs[r], "duration_s"));
 		json_array_append_new(reps, json_pack("{s:i, s:s, s:s}", "repeat", r, "status", st,
 						      "reason", why ? why : ""));
 		if (r && strcmp(st, "fail") == 0 &&
@@ -319,41 +478,13 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 					 json_string_value(json_object_get(runs[r], "reason"))));
 		}
 	}
-	/* For each sample metric of the first run: the medians of all runs and their CV. */
-	json_t *metrics = json_object_get(first, "metrics"), *added = json_array();
-	size_t i;
-	json_t *m;
-	json_array_foreach(metrics, i, m)
-	{
-		if (!json_object_get(m, "stats"))
-			continue;
-		double med[64];
-		int n = 0;
-		for (int r = 0; r < k && n < 64; r++) {
-			size_t j;
-			json_t *x;
-			json_array_foreach(json_object_get(runs[r], "metrics"), j, x)
-			{
-				if (n < 64 && same_metric(m, x))
-					med[n++] = json_number_value(
-					    json_object_get(json_object_get(x, "stats"), "median"));
-			}
-		}
-		if (n < 2)
-			continue;
-		json_t *medians = json_array();
-		for (int j = 0; j < n; j++)
-			json_array_append_new(medians, json_real(med[j]));
-		json_t *cv =
-		    json_pack("{s:s+, s:s, s:f, s:o, s:o}", "name",
-			      json_string_value(json_object_get(m, "name")), ".median_cv", "unit",
-			      "ratio", "value", kq_cv(med, (size_t)n), "labels",
-			      json_deep_copy(json_object_get(m, "labels")), "medians", medians);
-		json_array_append_new(added, cv);
-	}
-	json_array_extend(metrics, added);
-	json_decref(added);
+	json_t *cvs = json_array();
+	if (pool_metrics(runs, k, cvs) == 0)
+		json_array_extend(json_object_get(first, "metrics"), cvs);
+	json_decref(cvs);
 	json_object_set_new(first, "repeats", reps);
+	if (json_object_get(first, "duration_s"))
+		json_object_set_new(first, "duration_s", json_real(duration));
 	for (int r = 1; r < k; r++)
 		json_decref(runs[r]);
 	return first;
