@@ -9,6 +9,7 @@
 #include "core/parse.h"
 #include "core/path.h"
 #include "reports/chart.h"
+#include "core/exit_codes.h"
 #include "reports/cli.h"
 #include "reports/compare.h"
 #include "reports/db_runset.h"
@@ -176,12 +177,13 @@ int kq_compare_main(int argc, char **argv)
 		    .png = formats & KQ_FMT_MD,
 		    .png_dir = png_dir,
 		};
+		int crc = 0;
 		if (!png_dir || kq_mkdir_p(out_dir) != 0) {
 			fprintf(stderr, "kvmqual %s: %s: %s\n", prog, out_dir, strerror(errno));
-			rc = 2;
-		} else if (kq_charts_render(&rs, &co, &charts, err, sizeof(err)) != 0) {
+			rc = KQ_EXIT_OUTPUT;
+		} else if ((crc = kq_charts_render(&rs, &co, &charts, err, sizeof(err))) != 0) {
 			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
-			rc = 2;
+			rc = crc == KQ_CHARTS_EWRITE ? KQ_EXIT_OUTPUT : 2;
 		} else {
 			if (charts.error)
 				fprintf(stderr, "kvmqual %s: warning: %s\n", prog, charts.error);
@@ -203,7 +205,7 @@ int kq_compare_main(int argc, char **argv)
 				if (!path || kq_cli_write(&b, path, err, sizeof(err)) != 0) {
 					fprintf(stderr, "kvmqual %s: %s\n", prog,
 						path ? err : "out of memory");
-					rc = 2;
+					rc = KQ_EXIT_OUTPUT;
 				} else {
 					fprintf(stderr, "kvmqual %s: wrote %s\n", prog, path);
 				}

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/labels.h"
+#include "core/outfile.h"
 #include "core/stats.h"
 #include "vmm/vm.h"
 
@@ -22,6 +24,39 @@
 #define KQ_KILL_GRACE_S 5.0
 #define KQ_STDERR_KEEP	4096
 #define KQ_MAX_REPEAT	64
+
+volatile sig_atomic_t kq_stop_signal;
+void (*kq_execute_progress)(const struct kq_test *t, double elapsed_s);
+/* The process group of the test running now, 0 between tests. */
+static volatile sig_atomic_t running_pgid;
+
+/* The first signal stops the run: the running test's process group is killed
+ * at once, the runner writes what finished. A second one stops the runner. */
+static void on_stop_signal(int sig)
+{
+	if (kq_stop_signal) {
+		kq_outfile_cleanup();
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	kq_stop_signal = sig;
+	if (running_pgid > 0)
+		kill(-(pid_t)running_pgid, SIGKILL);
+}
+
+void kq_execute_on_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART: poll wakes */
+	sigemptyset(&sa.sa_mask);
+	const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue; /* nohup: stays ignored */
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
 
 static double now_s(void)
 {
@@ -44,9 +79,18 @@ static void write_all(int fd, const char *s, size_t n)
 }
 
 static void __attribute__((noreturn))
-child(const struct kq_test *t, const struct kq_run_opts *o, int out_fd, int err_fd)
+child(const struct kq_test *t, const struct kq_run_opts *o, int out_fd, int err_fd, pid_t parent)
 {
 	setpgid(0, 0);
+	/* The runner's handlers are not the test's; and a test whose runner died
+	 * (SIGKILL, a crash) must not live on holding its VM. */
+	const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		_exit(72);
+	if (getppid() != parent) /* the runner died before the line above */
+		_exit(73);
 	/* Nothing a driver prints may reach the TAP stream on stdout. */
 	dup2(err_fd, STDOUT_FILENO);
 	dup2(err_fd, STDERR_FILENO);
@@ -148,6 +192,7 @@ json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o)
 		return failure(t, "pipe: %s", strerror(errno));
 	}
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -157,23 +202,35 @@ json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o)
 	if (pid == 0) {
 		close(outp[0]);
 		close(errp[0]);
-		child(t, o, outp[1], errp[1]);
+		child(t, o, outp[1], errp[1], parent);
 	}
 	setpgid(pid, pid); /* also from here: no race with the child's own call */
+	running_pgid = pid;
 	close(outp[1]);
 	close(errp[1]);
 
 	struct buf out = {0}, err = {0};
 	double deadline = t0 + t->time_limit_s + KQ_KILL_GRACE_S;
-	bool killed = false;
+	bool killed = false, interrupted = false;
 	struct pollfd fds[2] = {{outp[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
 	int open_fds = 2;
 	while (open_fds) {
 		double left = deadline - now_s();
+		if (kq_stop_signal) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL); /* in case its group did not exist yet */
+			interrupted = true;
+			break;
+		}
 		if (left <= 0) {
 			kill(-pid, SIGKILL);
 			killed = true;
 			break;
+		}
+		if (kq_execute_progress) {
+			kq_execute_progress(t, now_s() - t0);
+			if (left > 1)
+				left = 1; /* the progress line moves once a second */
 		}
 		int r = poll(fds, 2, (int)(left * 1000) + 1);
 		if (r < 0 && errno != EINTR)
@@ -194,10 +251,17 @@ json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o)
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	running_pgid = 0;
+	kill(-pid, SIGKILL); /* anything it left running in its group */
 	double duration = now_s() - t0;
 
 	json_t *res = NULL;
-	if (killed) {
+	if (interrupted) {
+		res = failure(t, "interrupted by SIG%s after %.1f s; the test was stopped",
+			      sigabbrev_np(kq_stop_signal) ? sigabbrev_np(kq_stop_signal) : "?",
+			      duration);
+		json_object_set_new(res, "interrupted", json_true());
+	} else if (killed) {
 		res = failure(t, "exceeded its time limit of %.1f s (+%.0f s grace) and was killed",
 			      t->time_limit_s, KQ_KILL_GRACE_S);
 	} else if (WIFSIGNALED(status)) {
