@@ -47,8 +47,8 @@ void kq_headline(const json_t *res, struct kq_buf *b)
 	for (int pass = 0; pass < 3 && !pick; pass++)
 		json_array_foreach(metrics, i, m)
 		{
-			bool sampled = json_is_number(
-			    json_object_get(json_object_get(m, "stats"), "median"));
+			bool sampled =
+			    json_is_number(json_object_get(json_object_get(m, "stats"), "median"));
 			const char *unit = json_string_value(json_object_get(m, "unit"));
 			if (is_reference(m) || (pass < 2 && !sampled) ||
 			    (pass == 2 && !json_is_number(json_object_get(m, "value"))) ||
@@ -93,9 +93,10 @@ void kq_progress_result(FILE *f, const json_t *res, int name_width)
 	const char *status = json_string_value(json_object_get(res, "status"));
 	const char *name = json_string_value(json_object_get(res, "name"));
 	const char *reason = json_string_value(json_object_get(res, "reason"));
-	const char *word = !status ? "????" : strcmp(status, "pass") == 0 ? "PASS"
-					  : strcmp(status, "skip") == 0 ? "SKIP"
-									: "FAIL";
+	const char *word = !status			 ? "????"
+			   : strcmp(status, "pass") == 0 ? "PASS"
+			   : strcmp(status, "skip") == 0 ? "SKIP"
+							 : "FAIL";
 	struct kq_buf b = KQ_BUF_INIT;
 	if (word[0] == 'P')
 		kq_headline(res, &b);
@@ -119,8 +120,9 @@ void kq_progress_tick(const struct kq_test *t, double elapsed_s)
 	if (!tick_out || elapsed_s < KQ_PROGRESS_AFTER_S)
 		return;
 	double goal_s = tick_opts ? kq_test_time_goal_ms(t, tick_opts) / 1000 : 0;
-	fprintf(tick_out, "\r\033[K ...  %s  %.0f s; time goal %.3g s per measurement, limit %.0f s",
-		t->name, elapsed_s, goal_s, t->time_limit_s);
+	fprintf(tick_out,
+		"\r\033[K ...  %s  %.0f s; time goal %.3g s per measurement, limit %.0f s", t->name,
+		elapsed_s, goal_s, t->time_limit_s);
 	fflush(tick_out);
 	tick_shown = true;
 }
@@ -129,9 +131,9 @@ void kq_progress_summary(FILE *f, const json_t *doc, double seconds)
 {
 	const json_t *sum = json_object_get(doc, "summary");
 	clear_tick();
-	fprintf(f, "\n%lld tests: %lld passed, %lld failed, %lld skipped in %.1f s\n",
-		json_integer_value(json_object_get(sum, "total")),
-		json_integer_value(json_object_get(sum, "pass")),
+	long long total = json_integer_value(json_object_get(sum, "total"));
+	fprintf(f, "\n%lld test%s: %lld passed, %lld failed, %lld skipped in %.1f s\n", total,
+		total == 1 ? "" : "s", json_integer_value(json_object_get(sum, "pass")),
 		json_integer_value(json_object_get(sum, "fail")),
 		json_integer_value(json_object_get(sum, "skip")), seconds);
 	size_t i;
