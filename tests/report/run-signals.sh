@@ -50,6 +50,11 @@ interrupt() {
 		(.tests[1].reason | test("interrupted by " + $s)) and .summary.total == 2' \
 		"$out/results.json" >/dev/null
 	ok $? "SIG$sig: results.json holds the finished test and the interrupted one, the run marked interrupted"
+	$PY -c 'import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open("reports/results.schema.json")))' "$out/results.json"
+	ok $? "SIG$sig: the interrupted run validates against reports/results.schema.json"
+	"$KVMQUAL" report "$out" --out "$out/report" >/dev/null 2>&1
+	ok $? "SIG$sig: and kvmqual report reads it"
 	grep -q "^ok 1 - self.pass-a" "$out/results.tap" && grep -q "^not ok 2 - self.hang" "$out/results.tap" &&
 		grep -q "^Bail out! interrupted by SIG$sig" "$out/results.tap"
 	ok $? "SIG$sig: results.tap has both results and a Bail out! line"

@@ -60,4 +60,22 @@ grep -q ' \.\.\.  self.host-hang  [3-9] s; time goal .* per measurement, limit 1
 ok $? "a progress line for a test running longer than 3 s"
 grep -q '^FAIL  self.host-hang  exceeded its time limit' "$TMP/long.txt"
 ok $? "replaced by the test's line when it ends"
+# `make run` (ci/run-suite.sh): which tests failed and why, where the report
+# is, kvmqual's exit status kept.
+KVMQUAL_NO_SANDBOX=1 ci/run-suite.sh --conf "$CONF" --out "$TMP/suite" >"$TMP/suite.out" 2>"$TMP/suite.err"
+rc=$?
+[ $rc -eq 1 ]
+ok $? "make run: a failed test keeps exit 1 (got $rc)"
+grep -q '^make run: a test failed (exit 1)' "$TMP/suite.err" &&
+	grep -q '^  FAIL self.fail: demo.ns median 2 is above the limit 1.5' "$TMP/suite.err"
+ok $? "make run: names the failed test and why"
+tail -1 "$TMP/suite.err" | grep -q "^make run: report:  $TMP/suite/report.html$" && [ -s "$TMP/suite/report.html" ]
+ok $? "make run: ends on where the report is"
+on_tty "$TMP/suite-tty" "KVMQUAL_NO_SANDBOX=1 ci/run-suite.sh --conf $CONF --test self.pass-a"
+rc=$?
+[ $rc -eq 0 ] && grep -q '^PASS  self.pass-a' "$TMP/suite-tty.txt" && grep -q '^make run: every test passed (exit 0)' "$TMP/suite-tty.txt"
+ok $? "make run on a terminal: the per-test lines and the verdict"
+dir=$(sed -n 's|^make run: report:  \(.*\)/report.html$|\1|p' "$TMP/suite-tty.txt")
+[ -n "$dir" ] && [ -s "$dir/report.html" ] && case $dir in results/*) rm -rf "$dir" ;; esac
+ok $? "in a new folder under results/ ($dir)"
 done_testing

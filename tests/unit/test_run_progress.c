@@ -18,8 +18,8 @@ static json_t *metric(const char *name, const char *unit, double median, const c
 static const char *headline(json_t *metrics)
 {
 	static char out[256];
-	json_t *res = json_pack("{s:s, s:s, s:o}", "name", "t", "status", "pass", "metrics",
-				metrics);
+	json_t *res =
+	    json_pack("{s:s, s:s, s:o}", "name", "t", "status", "pass", "metrics", metrics);
 	struct kq_buf b = KQ_BUF_INIT;
 	kq_headline(res, &b);
 	snprintf(out, sizeof(out), "%s", kq_buf_str(&b));
