@@ -1,4 +1,5 @@
 #include "core/strbuf.h"
+#include "core/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -224,69 +225,11 @@ void kq_buf_human(struct kq_buf *b, double v, int sig)
 	kq_buf_puts(b, tmp);
 }
 
-/* A device or a FIFO (/dev/null, /dev/stdout, a pipe) is written in place:
- * renaming a temporary file over it would replace the device itself. */
-static int save_in_place(const struct kq_buf *b, const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	const char *p = kq_buf_str(b);
-	size_t left = b->len;
-	while (left) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: %s", path,
-				 n < 0 ? strerror(errno) : "short write");
-			close(fd);
-			return -1;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	if (close(fd) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int kq_buf_save(const struct kq_buf *b, const char *path, char *err, size_t errlen)
 {
 	if (b->failed) {
 		snprintf(err, errlen, "%s: out of memory while building the file", path);
 		return -1;
 	}
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-		return save_in_place(b, path, err, errlen);
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
-	if (!tmp) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	size_t n = fwrite(kq_buf_str(b), 1, b->len, f);
-	int werr = (n != b->len) ? errno : 0;
-	if (fclose(f) != 0 && !werr)
-		werr = errno ? errno : EIO;
-	if (werr || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(werr ? werr : errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
+	return kq_outfile_save(path, kq_buf_str(b), b->len, err, errlen);
 }

@@ -44,8 +44,9 @@ void kq_buf_num(struct kq_buf *b, double v);
  * magnitudes. */
 void kq_buf_human(struct kq_buf *b, double v, int sig);
 
-/* Writes the buffer to PATH (atomically: a temporary file then rename).
- * Returns 0, or -1 with a message in err. */
+/* Writes the buffer to PATH whole or not at all (core/outfile.h: a temporary
+ * file then rename; a device in place). Returns 0, or -1 with a message
+ * naming the file and errno in err. */
 int kq_buf_save(const struct kq_buf *b, const char *path, char *err, size_t errlen);
 
 #endif

@@ -365,7 +365,7 @@ static int write_script(const struct kq_plotter *p, const struct kq_plot *pl, ch
 			      "reset\nset terminal pngcairo size %d,%d noenhanced font 'sans,10' "
 			      "background '#ffffff'\nset output ",
 			      w, h);
-		char *png = png_path(p, pl);
+		char *png = xasprintf("%s/chart.png", pl->dir); /* copied into place when whole */
 		kq_gp_str(&s, png ? png : "");
 		free(png);
 		kq_buf_putc(&s, '\n');
@@ -422,6 +422,25 @@ static char *slurp(const char *path, size_t max)
 		kq_buf_putn(&b, chunk, n);
 	fclose(f);
 	return kq_buf_take(&b);
+}
+
+/* Copies gnuplot's PNG into the output folder whole or not at all: 0, -1
+ * when gnuplot wrote none, -2 when it cannot be written (message in err). */
+static int place_png(const char *from, const char *to, char *err, size_t errlen)
+{
+	FILE *f = fopen(from, "rb");
+	struct kq_buf b = KQ_BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	if (!f)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		kq_buf_putn(&b, chunk, n);
+	bool bad = ferror(f) || !b.len;
+	fclose(f);
+	int rc = bad ? -1 : kq_buf_save(&b, to, err, errlen) != 0 ? -2 : 0;
+	kq_buf_free(&b);
+	return rc;
 }
 
 /* gnuplot's last lines of complaint, trimmed. */
@@ -539,9 +558,9 @@ static int render_kinds(const struct kq_runset *rs, const struct kq_chart_kind *
 	p.max_charts = o->max_per_kind ? o->max_per_kind : 12;
 	p.max_series = o->max_series ? o->max_series : 8;
 	if (o->png && (!o->png_dir || kq_mkdir_p(o->png_dir) != 0)) {
-		snprintf(err, errlen, "%s: cannot create the chart folder: %s",
+		snprintf(err, errlen, "cannot create the chart folder %s: %s",
 			 o->png_dir ? o->png_dir : "(none)", strerror(errno));
-		return -1;
+		return KQ_CHARTS_EWRITE;
 	}
 	p.tmpdir = xasprintf("%s/kvmqual-charts.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!p.tmpdir || !mkdtemp(p.tmpdir)) {
@@ -629,9 +648,19 @@ static int render_kinds(const struct kq_runset *rs, const struct kq_chart_kind *
 			free(path);
 		}
 		if (o->png) {
+			char *tmp_png = xasprintf("%s/chart.png", pl->dir);
 			c->png = png_path(&p, pl);
-			if (c->png && access(c->png, R_OK) != 0 && !c->error) {
-				c->error = xasprintf("gnuplot wrote no PNG (%s)", c->png);
+			int placed =
+			    tmp_png && c->png ? place_png(tmp_png, c->png, err, errlen) : -1;
+			free(tmp_png);
+			if (placed == -2) {
+				rc = KQ_CHARTS_EWRITE;
+				goto out;
+			}
+			if (placed != 0 && !c->error)
+				c->error =
+				    xasprintf("gnuplot wrote no PNG (%s)", c->png ? c->png : "?");
+			if (placed != 0) {
 				free(c->png);
 				c->png = NULL;
 			}

@@ -39,7 +39,9 @@ struct kq_chart_opts {
 
 /* Draws every chart the run set has data for. A chart that gnuplot fails
  * to draw keeps its title and error; gnuplot missing sets charts->error.
- * Returns -1 only on allocation or temporary-file failure (message in err). */
+ * Returns -1 on allocation or temporary-file failure, KQ_CHARTS_EWRITE when a
+ * PNG cannot be written into png_dir (message in err; no partial file left). */
+#define KQ_CHARTS_EWRITE (-2)
 int kq_charts_render(const struct kq_runset *rs, const struct kq_chart_opts *o,
 		     struct kq_charts *out, char *err, size_t errlen);
 void kq_charts_free(struct kq_charts *c);

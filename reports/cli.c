@@ -69,7 +69,8 @@ int kq_cli_write(const struct kq_buf *b, const char *path, char *err, size_t err
 			return -1;
 		}
 		if (fwrite(kq_buf_str(b), 1, b->len, stdout) != b->len || fflush(stdout) != 0) {
-			snprintf(err, errlen, "stdout: %s", strerror(errno));
+			snprintf(err, errlen, "cannot write standard output: %s", strerror(errno));
+			clearerr(stdout); /* reported here, once */
 			return -1;
 		}
 		return 0;

@@ -9,6 +9,7 @@
 #include "core/parse.h"
 #include "core/path.h"
 #include "reports/chart.h"
+#include "core/exit_codes.h"
 #include "reports/cli.h"
 #include "reports/compare.h"
 #include "reports/db_runset.h"
@@ -40,7 +41,8 @@ static void usage(FILE *f, const char *prog)
 		"\n"
 		"Lower is better for ns, us, ms, s, cycles and ratio; higher for units ending\n"
 		"in /s; labels.better = lower|higher overrides; other units are never gated.\n"
-		"Exit status: 0 no gated metric regressed, 1 one did, 2 bad usage or input.\n",
+		"Exit status: 0 no gated metric regressed, 1 one did, 2 bad usage or input,\n"
+		"4 an output could not be written (--out files or standard output).\n",
 		prog, KQ_CMP_DEFAULT_THRESHOLD, KQ_CMP_DEFAULT_ALPHA, KQ_CMP_DEFAULT_SEED,
 		KQ_CMP_DEFAULT_RESAMPLES);
 }
@@ -176,12 +178,13 @@ int kq_compare_main(int argc, char **argv)
 		    .png = formats & KQ_FMT_MD,
 		    .png_dir = png_dir,
 		};
+		int crc = 0;
 		if (!png_dir || kq_mkdir_p(out_dir) != 0) {
 			fprintf(stderr, "kvmqual %s: %s: %s\n", prog, out_dir, strerror(errno));
-			rc = 2;
-		} else if (kq_charts_render(&rs, &co, &charts, err, sizeof(err)) != 0) {
+			rc = KQ_EXIT_OUTPUT;
+		} else if ((crc = kq_charts_render(&rs, &co, &charts, err, sizeof(err))) != 0) {
 			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
-			rc = 2;
+			rc = crc == KQ_CHARTS_EWRITE ? KQ_EXIT_OUTPUT : 2;
 		} else {
 			if (charts.error)
 				fprintf(stderr, "kvmqual %s: warning: %s\n", prog, charts.error);
@@ -203,7 +206,7 @@ int kq_compare_main(int argc, char **argv)
 				if (!path || kq_cli_write(&b, path, err, sizeof(err)) != 0) {
 					fprintf(stderr, "kvmqual %s: %s\n", prog,
 						path ? err : "out of memory");
-					rc = 2;
+					rc = KQ_EXIT_OUTPUT;
 				} else {
 					fprintf(stderr, "kvmqual %s: wrote %s\n", prog, path);
 				}

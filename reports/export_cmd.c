@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/exit_codes.h"
+#include "core/outfile.h"
 #include "reports/cli.h"
 #include "reports/export.h"
 #include "reports/report_cmd.h"
@@ -20,7 +22,10 @@ static void usage(FILE *f, const char *prog)
 		"  --csv FILE     CSV, one row per metric\n"
 		"  -h, --help     this text\n"
 		"\n"
-		"Exit status: 0 written, 2 bad usage, unreadable results or unwritable output.\n",
+		"Files are written all or none: each to a temporary name, renamed into place\n"
+		"only when every one was written.\n"
+		"Exit status: 0 written, 2 bad usage or unreadable results, 4 an output could\n"
+		"not be written.\n",
 		prog);
 }
 
@@ -78,17 +83,35 @@ int kq_export_main(int argc, char **argv)
 		const char *path;
 		void (*fn)(const struct kq_run *, struct kq_buf *);
 	} outs[] = {{junit, kq_export_junit}, {ktap, kq_export_ktap}, {csv, kq_export_csv}};
-	int rc = 0;
+	/* stage every file, then rename them all: a failure leaves none written */
+	struct kq_outfile staged[3] = {{0}};
+	int nstaged = 0, rc = KQ_EXIT_OK;
 	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]) && !rc; i++) {
 		if (!outs[i].path)
 			continue;
 		struct kq_buf b = KQ_BUF_INIT;
 		outs[i].fn(&rs.runs[0], &b);
-		if (kq_cli_write(&b, outs[i].path, err, sizeof(err)) != 0) {
+		int st;
+		if (strcmp(outs[i].path, "-") == 0)
+			st = kq_cli_write(&b, "-", err, sizeof(err));
+		else if (b.failed)
+			st = -1, snprintf(err, sizeof(err), "%s: out of memory", outs[i].path);
+		else if ((st = kq_outfile_stage(&staged[nstaged], outs[i].path, kq_buf_str(&b),
+						b.len, err, sizeof(err))) == 0)
+			nstaged++;
+		if (st != 0) {
 			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
-			rc = 2;
+			rc = KQ_EXIT_OUTPUT;
 		}
 		kq_buf_free(&b);
+	}
+	for (int i = 0; i < nstaged; i++) {
+		if (rc)
+			kq_outfile_abort(&staged[i]);
+		else if (kq_outfile_commit(&staged[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+			rc = KQ_EXIT_OUTPUT;
+		}
 	}
 	kq_runset_free(&rs);
 	return rc;

@@ -1,6 +1,8 @@
 /* kvmqual report RESULTS_DIR [--out DIR] [--format html,md] */
 #include "reports/report_cmd.h"
 #include "core/path.h"
+#include "core/exit_codes.h"
+#include "core/outfile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -28,7 +30,9 @@ static void usage(FILE *f, const char *prog)
 		"  -h, --help      this text\n"
 		"\n"
 		"Charts need gnuplot; without it the report is written without charts.\n"
-		"Exit status: 0 written, 2 bad usage, unreadable results or unwritable output.\n",
+		"Every file is written whole or not at all (a temporary name, then renamed).\n"
+		"Exit status: 0 written, 2 bad usage or unreadable results, 4 an output\n"
+		"could not be written.\n",
 		prog);
 }
 
@@ -71,19 +75,25 @@ int kq_report_main(int argc, char **argv)
 		usage(stderr, prog);
 		return 2;
 	}
-	const char *input = argv[optind];
+	return kq_report_render(prog, argv[optind], out_dir, formats, stdout, true);
+}
 
+int kq_report_render(const char *prog, const char *input, const char *out_dir, int formats,
+		     FILE *paths, bool timing)
+{
+	char err[1024];
 	struct kq_runset rs = {0};
 	if (kq_runset_add(&rs, input, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kvmqual %s: %s\n", prog, err);
-		return 2;
+		return KQ_EXIT_USAGE;
 	}
 	char *dir = out_dir ? strdup(out_dir) : kq_cli_results_dir(input);
 	char *png_dir = dir ? kq_cli_path_join(dir, "charts") : NULL;
-	int rc = 2;
+	int rc = KQ_EXIT_OUTPUT;
 	struct kq_charts charts = {0};
 	struct kq_buf html = KQ_BUF_INIT, md = KQ_BUF_INIT;
-	char *path = NULL;
+	struct kq_outfile staged[2] = {{0}};
+	int nstaged = 0;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -92,7 +102,7 @@ int kq_report_main(int argc, char **argv)
 		goto out;
 	}
 	if (kq_mkdir_p(dir) != 0) {
-		fprintf(stderr, "kvmqual %s: %s: %s\n", prog, dir, strerror(errno));
+		fprintf(stderr, "kvmqual %s: cannot create %s: %s\n", prog, dir, strerror(errno));
 		goto out;
 	}
 	struct kq_chart_opts co = {
@@ -100,8 +110,11 @@ int kq_report_main(int argc, char **argv)
 	    .png = formats & KQ_FMT_MD,
 	    .png_dir = png_dir,
 	};
-	if (kq_charts_render(&rs, &co, &charts, err, sizeof(err)) != 0) {
+	int crc = kq_charts_render(&rs, &co, &charts, err, sizeof(err));
+	if (crc != 0) {
 		fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+		if (crc != KQ_CHARTS_EWRITE)
+			rc = KQ_EXIT_USAGE;
 		goto out;
 	}
 	if (charts.error)
@@ -110,33 +123,54 @@ int kq_report_main(int argc, char **argv)
 		if (charts.v[i].error)
 			fprintf(stderr, "kvmqual %s: warning: chart %s not drawn: %s\n", prog,
 				charts.v[i].id, charts.v[i].error);
-	if (formats & KQ_FMT_HTML) {
+	/* both files staged before either is renamed into place */
+	if (formats & KQ_FMT_HTML)
 		kq_report_html(&rs, &charts, &html);
-		path = kq_cli_path_join(dir, "report.html");
-		if (!path || kq_cli_write(&html, path, err, sizeof(err)) != 0) {
-			fprintf(stderr, "kvmqual %s: %s\n", prog, path ? err : "out of memory");
-			goto out;
-		}
-		printf("%s\n", path);
-		free(path);
-		path = NULL;
-	}
-	if (formats & KQ_FMT_MD) {
+	if (formats & KQ_FMT_MD)
 		kq_report_md(&rs, &charts, "charts", &md);
-		path = kq_cli_path_join(dir, "summary.md");
-		if (!path || kq_cli_write(&md, path, err, sizeof(err)) != 0) {
-			fprintf(stderr, "kvmqual %s: %s\n", prog, path ? err : "out of memory");
+	const struct {
+		int fmt;
+		const char *name;
+		struct kq_buf *b;
+	} files[] = {{KQ_FMT_HTML, "report.html", &html}, {KQ_FMT_MD, "summary.md", &md}};
+	for (size_t i = 0; i < 2; i++) {
+		if (!(formats & files[i].fmt))
+			continue;
+		char *path = kq_cli_path_join(dir, files[i].name);
+		int st = !path || files[i].b->failed
+			     ? (snprintf(err, sizeof(err), "cannot write %s: out of memory",
+					 path ? path : files[i].name),
+				-1)
+			     : kq_outfile_stage(&staged[nstaged], path, kq_buf_str(files[i].b),
+						files[i].b->len, err, sizeof(err));
+		free(path);
+		if (st != 0) {
+			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
 			goto out;
 		}
-		printf("%s\n", path);
+		nstaged++;
+	}
+	for (int i = 0; i < nstaged; i++) {
+		char *path = strdup(staged[i].path);
+		if (kq_outfile_commit(&staged[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+			free(path);
+			goto out;
+		}
+		if (paths && path)
+			fprintf(paths, "%s\n", path);
+		free(path);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fprintf(stderr, "kvmqual %s: %zu tests, %zu charts in %.2f s\n", prog,
-		json_array_size(json_object_get(rs.runs[0].root, "tests")), charts.n,
-		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	rc = 0;
+	if (timing)
+		fprintf(stderr, "kvmqual %s: %zu tests, %zu charts in %.2f s\n", prog,
+			json_array_size(json_object_get(rs.runs[0].root, "tests")), charts.n,
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	rc = KQ_EXIT_OK;
 out:
-	free(path);
+	for (int i = 0; i < nstaged; i++)
+		if (staged[i].path)
+			kq_outfile_abort(&staged[i]);
 	free(dir);
 	free(png_dir);
 	kq_buf_free(&html);

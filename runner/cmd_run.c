@@ -4,17 +4,25 @@
 #include "runner/commands.h"
 #include "runner/conf.h"
 #include "runner/execute.h"
+#include "runner/progress.h"
 #include "runner/results_file.h"
+#include "core/outfile.h"
+#include "core/path.h"
+#include "reports/cli.h"
 #include "reports/db_cmd.h"
+#include "reports/report_cmd.h"
 #include "vmm/err.h"
 #include "vmm/kvm.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KQ_MAX_SELECT 64
@@ -22,6 +30,10 @@
 struct run_args {
 	const char *conf, *out;
 	const char *db; /* --db URL: store the finished run there */
+	bool force;	/* --force: an --out folder that holds results is reused */
+	bool tap;	/* --tap: TAP on stdout even on a terminal */
+	bool no_report; /* --no-report */
+	bool help;
 	const char *groups[KQ_MAX_SELECT], *tests[KQ_MAX_SELECT];
 	int ngroups, ntests;
 	struct kq_run_opts o;
@@ -31,28 +43,38 @@ static void help(FILE *f)
 {
 	fprintf(f,
 		"usage: kvmqual run [--conf FILE] [--group G]... [--test T]... [--out DIR]\n"
-		"                   [--quick] [--repeat K]\n"
+		"                   [--force] [--quick] [--repeat K] [--tap] [--no-report]\n"
 		"  Runs the selected tests (default: every test not marked default = no), each\n"
-		"  in its own process with its time limit. TAP version 13 on stdout; results.json\n"
-		"  and results.tap in DIR (default: a new folder under results/).\n"
+		"  in its own process with its time limit. On a terminal: one line per test\n"
+		"  (status, name, headline figure) and a summary; otherwise (or with --tap)\n"
+		"  TAP version 13 on stdout. Always: results.tap, results.json and the report\n"
+		"  (report.html, summary.md, charts/) in DIR (default: a new folder under\n"
+		"  results/).\n"
+		"  --out DIR    the run folder; one that already holds files is refused unless\n"
+		"               --force, which removes what a run writes there (results.json,\n"
+		"               results.tap, report.html, summary.md, charts/*.png) first\n"
 		"  --quick      small time goals, for smoke runs\n"
-		"  --repeat K   run each test K times; reports the run-to-run CV of medians\n"
+		"  --repeat K   run each test K times: samples pooled, plus the CV of medians\n"
+		"  --tap        TAP on stdout even on a terminal\n"
+		"  --no-report  do not render the report at the end\n"
 		"  --db URL     store the finished run in the results database (docs/database.md)\n"
 		"exit codes: 0 all passed, 1 a test failed, 2 bad usage or configuration,\n"
-		"3 this environment cannot run the selection (the reason is printed)\n");
+		"3 this environment cannot run the selection (the reason is printed),\n"
+		"4 an output could not be written (results, report or standard output),\n"
+		"128+N stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP): the running\n"
+		"test is killed and recorded as interrupted, results.json and results.tap hold\n"
+		"every test that finished\n");
 }
 
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	static const struct option opts[] = {{"conf", required_argument, 0, 'c'},
-					     {"group", required_argument, 0, 'g'},
-					     {"test", required_argument, 0, 't'},
-					     {"out", required_argument, 0, 'o'},
-					     {"quick", no_argument, 0, 'q'},
-					     {"repeat", required_argument, 0, 'r'},
-					     {"help", no_argument, 0, 'h'},
-					     {"db", required_argument, 0, 'D'},
-					     {0, 0, 0, 0}};
+	static const struct option opts[] = {
+	    {"conf", required_argument, 0, 'c'}, {"group", required_argument, 0, 'g'},
+	    {"test", required_argument, 0, 't'}, {"out", required_argument, 0, 'o'},
+	    {"quick", no_argument, 0, 'q'},	 {"repeat", required_argument, 0, 'r'},
+	    {"help", no_argument, 0, 'h'},	 {"db", required_argument, 0, 'D'},
+	    {"force", no_argument, 0, 'F'},	 {"tap", no_argument, 0, 'T'},
+	    {"no-report", no_argument, 0, 'N'},	 {0, 0, 0, 0}};
 	int c;
 	int64_t k;
 	optind = 1;
@@ -74,7 +96,20 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				a->tests[a->ntests++] = optarg;
 			break;
 		case 'o':
+			if (!*optarg) {
+				fprintf(stderr, "kvmqual run: --out: the folder name is empty\n");
+				return -1;
+			}
 			a->out = optarg;
+			break;
+		case 'F':
+			a->force = true;
+			break;
+		case 'T':
+			a->tap = true;
+			break;
+		case 'N':
+			a->no_report = true;
 			break;
 		case 'D':
 			a->db = optarg;
@@ -91,8 +126,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			a->o.repeat = (int)k;
 			break;
 		case 'h':
-			help(stdout);
-			exit(KQ_EXIT_OK);
+			a->help = true;
+			return 0;
 		default:
 			help(stderr);
 			return -1;
@@ -138,16 +173,90 @@ static int select_tests(const struct kq_suite *s, const struct run_args *a, bool
 	return 0;
 }
 
-static int make_out_dir(struct run_args *a, char *dir, size_t len)
+/* What a run writes into its folder: --force removes exactly these. */
+static const char *const owned_files[] = {"results.json", "results.tap", "report.html",
+					  "summary.md", NULL};
+
+static bool dir_is_empty(const char *dir)
 {
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool empty = true;
+	while (d && empty && (e = readdir(d)))
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	if (d)
+		closedir(d);
+	return empty;
+}
+
+/* Removes what an earlier run wrote into DIR (its files, the PNGs in charts/):
+ * nothing else there is touched. 0, or -1 with errno. */
+static int clear_owned(const char *dir)
+{
+	char path[4200];
+	for (int i = 0; owned_files[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, owned_files[i]);
+		if (unlink(path) != 0 && errno != ENOENT)
+			return -1;
+	}
+	snprintf(path, sizeof(path), "%s/charts", dir);
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n > 4 && strcmp(e->d_name + n - 4, ".png") == 0 &&
+		    unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT)
+			rc = -1;
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(path) != 0 && errno != ENOTEMPTY && errno != EEXIST)
+		rc = -1;
+	return rc;
+}
+
+/* 0; -1 with a message and *code set: 2 for a folder that holds files (no
+ * --force), 4 when it cannot be made or cleared. */
+static int make_out_dir(struct run_args *a, char *dir, size_t len, int *code)
+{
+	*code = KQ_EXIT_OUTPUT;
 	if (a->out) {
 		snprintf(dir, len, "%s", a->out);
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		struct stat st;
+		if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "kvmqual run: --out %s: not a folder\n", dir);
+			*code = KQ_EXIT_USAGE;
 			return -1;
+		}
+		if (kq_mkdir_p(dir) != 0) {
+			fprintf(stderr, "kvmqual: cannot create the output folder %s: %s\n", dir,
+				strerror(errno));
+			return -1;
+		}
+		if (dir_is_empty(dir))
+			return 0;
+		if (!a->force) {
+			fprintf(stderr,
+				"kvmqual run: --out %s already holds files: give another folder, "
+				"or --force to replace the results of the run there\n",
+				dir);
+			*code = KQ_EXIT_USAGE;
+			return -1;
+		}
+		if (clear_owned(dir) != 0) {
+			fprintf(stderr, "kvmqual: cannot clear the old results in %s: %s\n", dir,
+				strerror(errno));
+			return -1;
+		}
 		return 0;
 	}
-	if (mkdir("results", 0755) < 0 && errno != EEXIST)
+	if (mkdir("results", 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "kvmqual: cannot create the output folder results: %s\n",
+			strerror(errno));
 		return -1;
+	}
 	char id[32];
 	kq_utc_now(id, sizeof(id), true);
 	for (int n = 0; n < 100; n++) {
@@ -158,9 +267,10 @@ static int make_out_dir(struct run_args *a, char *dir, size_t len)
 		if (mkdir(dir, 0755) == 0)
 			return 0;
 		if (errno != EEXIST)
-			return -1;
+			break;
 	}
-	errno = EEXIST;
+	fprintf(stderr, "kvmqual: cannot create an output folder under results/: %s\n",
+		strerror(errno));
 	return -1;
 }
 
@@ -188,12 +298,72 @@ static int check_environment(const struct kq_suite *s, const bool *sel)
 static json_t *run_one(const struct kq_test *t, const struct kq_run_opts *o)
 {
 	json_t *runs[64];
-	for (int r = 0; r < o->repeat; r++)
-		runs[r] = kq_execute_test(t, o);
-	json_t *res = o->repeat > 1 ? kq_merge_repeats(runs, o->repeat) : runs[0];
+	int n = 0;
+	while (n < o->repeat && (n == 0 || !kq_stop_signal))
+		runs[n++] = kq_execute_test(t, o);
+	json_t *res = n > 1 ? kq_merge_repeats(runs, n) : runs[0];
 	json_object_set_new(res, "environment", json_string(o->environment));
-	kq_apply_thresholds(t, res);
+	if (!json_is_true(json_object_get(res, "interrupted")))
+		kq_apply_thresholds(t, res);
 	return res;
+}
+
+/* The run's outputs as they stand: results.tap and results.json, each
+ * rewritten whole after every test. */
+struct run_out {
+	const char *dir;
+	char *tap;
+	size_t tap_len;
+	FILE *tapf; /* open_memstream into tap */
+	bool human; /* a terminal: lines for people on stdout, TAP only in the file */
+	bool stdout_failed;
+	char err[4400];
+};
+
+static int save_outputs(struct run_out *ro, const json_t *doc)
+{
+	char path[4200];
+	if (fflush(ro->tapf) != 0) {
+		snprintf(ro->err, sizeof(ro->err), "cannot write %s/results.tap: out of memory",
+			 ro->dir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/results.tap", ro->dir);
+	if (kq_outfile_save(path, ro->tap, ro->tap_len, ro->err, sizeof(ro->err)) != 0)
+		return -1;
+	return kq_results_write(doc, ro->dir, ro->err, sizeof(ro->err));
+}
+
+/* TAP for one test into results.tap, and onto stdout unless people read it. */
+static void emit_tap(struct run_out *ro, int number, const json_t *res)
+{
+	kq_tap_result(ro->tapf, number, res);
+	if (ro->human)
+		return;
+	kq_tap_result(stdout, number, res);
+	if ((fflush(stdout) != 0 || ferror(stdout)) && !ro->stdout_failed) {
+		fprintf(stderr, "kvmqual: cannot write standard output: %s\n", strerror(errno));
+		ro->stdout_failed = true;
+	}
+	clearerr(stdout); /* reported once, here */
+}
+
+static void emit_bail_out(struct run_out *ro, int sig)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	fprintf(ro->tapf, "Bail out! interrupted by SIG%s\n", abbrev ? abbrev : "?");
+	if (!ro->human) {
+		printf("Bail out! interrupted by SIG%s\n", abbrev ? abbrev : "?");
+		fflush(stdout);
+		clearerr(stdout);
+	}
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int kq_run_main(int argc, char **argv)
@@ -201,6 +371,10 @@ int kq_run_main(int argc, char **argv)
 	struct run_args a = {.conf = KQ_DEFAULT_CONF, .o = {.repeat = 1}};
 	if (parse_args(argc, argv, &a) < 0)
 		return KQ_EXIT_USAGE;
+	if (a.help) {
+		help(stdout);
+		return KQ_EXIT_OK;
+	}
 	struct kq_suite s;
 	if (kq_suite_load(&s, a.conf) < 0) {
 		fputs(s.errors, stderr);
@@ -215,62 +389,104 @@ int kq_run_main(int argc, char **argv)
 	if (check_environment(&s, sel) < 0)
 		goto out;
 	char dir[4096];
-	if (make_out_dir(&a, dir, sizeof(dir)) < 0) {
-		fprintf(stderr, "kvmqual: cannot create the output folder %s: %s\n",
-			a.out ? a.out : "under results/", strerror(errno));
+	if (make_out_dir(&a, dir, sizeof(dir), &rc) < 0)
 		goto out;
-	}
 	a.o.out_dir = dir;
+	kq_execute_on_signals();
+	double t0 = mono_s();
 	a.o.environment = kq_probe_environment();
 
-	int n = 0;
+	int n = 0, width = 0;
 	for (int i = 0; i < s.ntests; i++)
-		n += sel[i];
-	char tap_path[4200];
-	snprintf(tap_path, sizeof(tap_path), "%s/results.tap", dir);
-	FILE *tap = fopen(tap_path, "w");
-	if (!tap) {
-		fprintf(stderr, "kvmqual: cannot write %s: %s\n", tap_path, strerror(errno));
+		if (sel[i]) {
+			n++;
+			int w = (int)strlen(s.tests[i].name);
+			width = w > width ? w : width;
+		}
+	struct run_out ro = {.dir = dir, .human = isatty(STDOUT_FILENO) && !a.tap};
+	ro.tapf = open_memstream(&ro.tap, &ro.tap_len);
+	if (!ro.tapf) {
+		fprintf(stderr, "kvmqual: out of memory\n");
+		rc = KQ_EXIT_OUTPUT;
 		goto out;
 	}
-	bool progress = isatty(STDERR_FILENO);
+	bool progress = !ro.human && isatty(STDERR_FILENO);
 	if (strcmp(a.o.environment, "emulated") == 0)
 		fprintf(stderr, "kvmqual: emulated KVM host: timings are functional checks, "
 				"not representative\n");
-	json_t *doc = kq_results_new(argc - 1, argv + 1, a.conf, a.o.quick, a.o.repeat,
-				     a.o.environment, kq_probe_host(""));
-	kq_tap_header(stdout, n);
-	kq_tap_header(tap, n);
+	json_t *doc = kq_results_new(argc, argv, a.conf, a.o.quick, a.o.repeat, a.o.environment,
+				     kq_probe_host(""));
+	kq_tap_header(ro.tapf, n);
+	if (ro.human) {
+		printf("kvmqual: %d test%s from %s into %s\n", n, n == 1 ? "" : "s", a.conf, dir);
+		kq_progress_start(stdout, &a.o);
+		kq_execute_progress = kq_progress_tick;
+	} else {
+		kq_tap_header(stdout, n);
+	}
+	bool write_failed = false;
 	int k = 0;
-	for (int i = 0; i < s.ntests; i++) {
+	for (int i = 0; i < s.ntests && !kq_stop_signal && !write_failed; i++) {
 		if (!sel[i])
 			continue;
 		k++;
 		if (progress)
 			fprintf(stderr, "[%d/%d] %s ...\n", k, n, s.tests[i].name);
 		json_t *res = run_one(&s.tests[i], &a.o);
-		kq_tap_result(stdout, k, res);
-		kq_tap_result(tap, k, res);
+		emit_tap(&ro, k, res);
+		if (ro.human)
+			kq_progress_result(stdout, res, width);
 		kq_results_add_test(doc, res);
 		json_decref(res);
-		if (kq_results_write(doc, dir) < 0)
-			fprintf(stderr, "kvmqual: cannot write %s/results.json: %s\n", dir,
-				strerror(errno));
+		/* a folder that cannot take the results stops the run: the tests
+		 * after would measure for nothing */
+		write_failed = save_outputs(&ro, doc) != 0;
 	}
-	rc = kq_results_finish(doc);
-	if (kq_results_write(doc, dir) < 0) {
-		fprintf(stderr, "kvmqual: cannot write %s/results.json: %s\n", dir,
-			strerror(errno));
-		rc = KQ_EXIT_FAILED;
-	}
-	fclose(tap);
+	kq_execute_progress = NULL;
+	int stop = kq_stop_signal;
+	if (stop)
+		emit_bail_out(&ro, stop);
+	rc = kq_results_finish(doc, stop);
+	if (!write_failed)
+		write_failed = save_outputs(&ro, doc) != 0;
+	fclose(ro.tapf);
+	free(ro.tap);
 	json_t *sum = json_object_get(doc, "summary");
-	fprintf(stderr, "kvmqual: %lld passed, %lld failed, %lld skipped; results in %s\n",
-		json_integer_value(json_object_get(sum, "pass")),
-		json_integer_value(json_object_get(sum, "fail")),
-		json_integer_value(json_object_get(sum, "skip")), dir);
+	if (ro.human)
+		kq_progress_summary(stdout, doc, mono_s() - t0);
+	else
+		fprintf(stderr, "kvmqual: %lld passed, %lld failed, %lld skipped\n",
+			json_integer_value(json_object_get(sum, "pass")),
+			json_integer_value(json_object_get(sum, "fail")),
+			json_integer_value(json_object_get(sum, "skip")));
 	json_decref(doc);
-	if (a.db && kq_db_store_finished(a.db, dir) != 0)
+	if (write_failed) {
+		fprintf(stderr, "kvmqual: %s; the run stopped after %d of %d tests\n", ro.err, k,
+			n);
+		rc = KQ_EXIT_OUTPUT;
+		goto out;
+	}
+	if (stop) {
+		fprintf(stderr,
+			"kvmqual: interrupted by SIG%s: %d of %d tests recorded (the last one as "
+			"interrupted) in %s/results.json\n",
+			sigabbrev_np(stop) ? sigabbrev_np(stop) : "?", k, n, dir);
+		goto out;
+	}
+	char where[4200];
+	snprintf(where, sizeof(where), "%s/results.json", dir);
+	fprintf(ro.human ? stdout : stderr, "%sresults: %s\n", ro.human ? "" : "kvmqual: ", where);
+	if (!a.no_report) {
+		int r = kq_report_render("run", dir, NULL, KQ_FMT_HTML | KQ_FMT_MD, NULL, false);
+		if (r == KQ_EXIT_OK)
+			fprintf(ro.human ? stdout : stderr, "%sreport:  %s/report.html\n",
+				ro.human ? "" : "kvmqual: ", dir);
+		else if (r == KQ_EXIT_OUTPUT)
+			rc = KQ_EXIT_OUTPUT;
+	}
+	if (ro.stdout_failed && (rc == KQ_EXIT_OK || rc == KQ_EXIT_FAILED))
+		rc = KQ_EXIT_OUTPUT;
+	if (a.db && kq_db_store_finished(a.db, dir) != 0 && rc == KQ_EXIT_OK)
 		rc = KQ_EXIT_FAILED;
 out:
 	free(sel);

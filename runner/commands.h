@@ -13,8 +13,7 @@ int kq_history_main(int argc, char **argv); /* reports/history_cmd.c */
 int kq_fleet_main(int argc, char **argv);   /* reports/fleet_cmd.c */
 int kq_migrate_main(int argc, char **argv); /* migration-bench/ */
 
-/* Exit codes of every subcommand. */
-enum { KQ_EXIT_OK = 0, KQ_EXIT_FAILED = 1, KQ_EXIT_USAGE = 2, KQ_EXIT_ENV = 3 };
+#include "core/exit_codes.h"
 
 #define KQ_VERSION	"0.1.0"
 #define KQ_DEFAULT_CONF "suite.conf"

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/labels.h"
+#include "core/outfile.h"
 #include "core/stats.h"
 #include "vmm/vm.h"
 
@@ -21,6 +23,40 @@
  * watchdog fires first and reports where the guest was. */
 #define KQ_KILL_GRACE_S 5.0
 #define KQ_STDERR_KEEP	4096
+#define KQ_MAX_REPEAT	64
+
+volatile sig_atomic_t kq_stop_signal;
+void (*kq_execute_progress)(const struct kq_test *t, double elapsed_s);
+/* The process group of the test running now, 0 between tests. */
+static volatile sig_atomic_t running_pgid;
+
+/* The first signal stops the run: the running test's process group is killed
+ * at once, the runner writes what finished. A second one stops the runner. */
+static void on_stop_signal(int sig)
+{
+	if (kq_stop_signal) {
+		kq_outfile_cleanup();
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	kq_stop_signal = sig;
+	if (running_pgid > 0)
+		kill(-(pid_t)running_pgid, SIGKILL);
+}
+
+void kq_execute_on_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART: poll wakes */
+	sigemptyset(&sa.sa_mask);
+	const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue; /* nohup: stays ignored */
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
 
 static double now_s(void)
 {
@@ -43,9 +79,18 @@ static void write_all(int fd, const char *s, size_t n)
 }
 
 static void __attribute__((noreturn))
-child(const struct kq_test *t, const struct kq_run_opts *o, int out_fd, int err_fd)
+child(const struct kq_test *t, const struct kq_run_opts *o, int out_fd, int err_fd, pid_t parent)
 {
 	setpgid(0, 0);
+	/* The runner's handlers are not the test's; and a test whose runner died
+	 * (SIGKILL, a crash) must not live on holding its VM. */
+	const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		_exit(72);
+	if (getppid() != parent) /* the runner died before the line above */
+		_exit(73);
 	/* Nothing a driver prints may reach the TAP stream on stdout. */
 	dup2(err_fd, STDOUT_FILENO);
 	dup2(err_fd, STDERR_FILENO);
@@ -147,6 +192,7 @@ json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o)
 		return failure(t, "pipe: %s", strerror(errno));
 	}
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -156,23 +202,35 @@ json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o)
 	if (pid == 0) {
 		close(outp[0]);
 		close(errp[0]);
-		child(t, o, outp[1], errp[1]);
+		child(t, o, outp[1], errp[1], parent);
 	}
 	setpgid(pid, pid); /* also from here: no race with the child's own call */
+	running_pgid = pid;
 	close(outp[1]);
 	close(errp[1]);
 
 	struct buf out = {0}, err = {0};
 	double deadline = t0 + t->time_limit_s + KQ_KILL_GRACE_S;
-	bool killed = false;
+	bool killed = false, interrupted = false;
 	struct pollfd fds[2] = {{outp[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
 	int open_fds = 2;
 	while (open_fds) {
 		double left = deadline - now_s();
+		if (kq_stop_signal) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL); /* in case its group did not exist yet */
+			interrupted = true;
+			break;
+		}
 		if (left <= 0) {
 			kill(-pid, SIGKILL);
 			killed = true;
 			break;
+		}
+		if (kq_execute_progress) {
+			kq_execute_progress(t, now_s() - t0);
+			if (left > 1)
+				left = 1; /* the progress line moves once a second */
 		}
 		int r = poll(fds, 2, (int)(left * 1000) + 1);
 		if (r < 0 && errno != EINTR)
@@ -193,10 +251,17 @@ json_t *kq_execute_test(const struct kq_test *t, const struct kq_run_opts *o)
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	running_pgid = 0;
+	kill(-pid, SIGKILL); /* anything it left running in its group */
 	double duration = now_s() - t0;
 
 	json_t *res = NULL;
-	if (killed) {
+	if (interrupted) {
+		res = failure(t, "interrupted by SIG%s after %.1f s; the test was stopped",
+			      sigabbrev_np(kq_stop_signal) ? sigabbrev_np(kq_stop_signal) : "?",
+			      duration);
+		json_object_set_new(res, "interrupted", json_true());
+	} else if (killed) {
 		res = failure(t, "exceeded its time limit of %.1f s (+%.0f s grace) and was killed",
 			      t->time_limit_s, KQ_KILL_GRACE_S);
 	} else if (WIFSIGNALED(status)) {
@@ -301,13 +366,171 @@ static bool same_metric(const json_t *a, const json_t *b)
 	       labels_contained(la, lb) && labels_contained(lb, la);
 }
 
+/* One metric identity across the repeats: the pooled metric (a copy of its
+ * first appearance) and each repeat's own median, for the CV of medians. */
+struct pooled {
+	json_t *m;
+	double med[KQ_MAX_REPEAT];
+	int nmed;
+	bool all_sampled; /* every contribution carried its samples */
+};
+
+static bool same_value_metric(const json_t *a, const json_t *b)
+{
+	const json_t *la = json_object_get(a, "labels"), *lb = json_object_get(b, "labels");
+	return json_object_get(b, "value") && !json_object_get(b, "stats") &&
+	       json_equal(json_object_get(a, "name"), json_object_get(b, "name")) &&
+	       json_equal(json_object_get(a, "unit"), json_object_get(b, "unit")) &&
+	       labels_contained(la, lb) && labels_contained(lb, la);
+}
+
+/* A measurement label (batch_size, ...) that differs between repeats says
+ * nothing true about the pool: it is dropped. */
+static void drop_differing_labels(json_t *pooled, const json_t *x)
+{
+	json_t *lp = json_object_get(pooled, "labels"), *lx = json_object_get(x, "labels");
+	for (const char *const *l = kq_measurement_labels; *l; l++)
+		if (json_object_get(lp, *l) &&
+		    !json_equal(json_object_get(lp, *l), json_object_get(lx, *l)))
+			json_object_del(lp, *l);
+}
+
+static void pool_add(struct pooled *p, const json_t *x, int r)
+{
+	json_t *m = p->m;
+	bool sampled = json_object_get(m, "stats") != NULL;
+	if (sampled) {
+		const json_t *med = json_object_get(json_object_get(x, "stats"), "median");
+		if (json_is_number(med) && p->nmed < KQ_MAX_REPEAT)
+			p->med[p->nmed++] = json_number_value(med);
+		json_t *xs = json_object_get(x, "samples");
+		json_t *per = json_object_get(m, "samples_per_repeat");
+		json_array_set_new(per, (size_t)r,
+				   json_integer(json_integer_value(json_array_get(per, (size_t)r)) +
+						(json_int_t)json_array_size(xs)));
+		if (x != m && json_is_array(xs))
+			json_array_extend(json_object_get(m, "samples"), xs);
+	} else {
+		json_array_set(json_object_get(m, "repeat_values"), (size_t)r,
+			       json_object_get(x, "value"));
+	}
+}
+
+/* Statistics over the pool: every repeat's samples (or values) together. */
+static void pool_finish(struct pooled *p)
+{
+	json_t *m = p->m;
+	bool sampled = json_object_get(m, "stats") != NULL;
+	json_t *arr = json_object_get(m, sampled ? "samples" : "repeat_values");
+	size_t n = 0, i;
+	json_t *x;
+	double *v = malloc((json_array_size(arr) + 1) * sizeof(*v));
+	if (!v)
+		return;
+	json_array_foreach(arr, i, x)
+	{
+		if (json_is_number(x))
+			v[n++] = json_number_value(x);
+	}
+	struct kq_stats st;
+	if (n && (!sampled || p->all_sampled) && kq_stats_compute(v, n, &st) == 0) {
+		if (sampled)
+			json_object_set_new(m, "stats", kq_stats_json(&st));
+		else
+			json_object_set_new(m, "value", json_real(st.median));
+	}
+	free(v);
+}
+
+static struct pooled *pool_find(struct pooled *p, size_t np, const json_t *x)
+{
+	for (size_t i = 0; i < np; i++)
+		if (json_object_get(p[i].m, "stats") ? same_metric(p[i].m, x)
+						     : same_value_metric(p[i].m, x))
+			return &p[i];
+	return NULL;
+}
+
+/* The per-repeat bookkeeping a pooled metric starts with: zero samples, or
+ * no value, for every repeat. */
+static void pool_start(json_t *m, int k)
+{
+	bool sampled = json_object_get(m, "stats") != NULL;
+	json_t *per = json_array();
+	for (int r = 0; r < k; r++)
+		json_array_append_new(per, sampled ? json_integer(0) : json_null());
+	json_object_set_new(m, sampled ? "samples_per_repeat" : "repeat_values", per);
+	if (sampled && !json_is_array(json_object_get(m, "samples")))
+		json_object_set_new(m, "samples", json_array());
+}
+
+/* Pools every repeat's metrics into the first run's list: a metric of a
+ * later repeat joins the one of the same identity, or is added. */
+static int pool_metrics(json_t **runs, int k, json_t *cv_out)
+{
+	json_t *metrics = json_object_get(runs[0], "metrics");
+	if (!json_is_array(metrics)) {
+		metrics = json_array();
+		json_object_set_new(runs[0], "metrics", metrics);
+	}
+	size_t cap = 0, np = 0;
+	for (int r = 0; r < k; r++)
+		cap += json_array_size(json_object_get(runs[r], "metrics"));
+	struct pooled *pool = calloc(cap + 1, sizeof(*pool));
+	if (!pool)
+		return -1;
+	for (int r = 0; r < k; r++) {
+		json_t *src = json_object_get(runs[r], "metrics");
+		size_t i, n0 = json_array_size(src);
+		for (i = 0; i < n0; i++) {
+			json_t *x = json_array_get(src, i);
+			if (!json_object_get(x, "stats") && !json_object_get(x, "value"))
+				continue;
+			bool has_samples = json_is_array(json_object_get(x, "samples"));
+			struct pooled *p = pool_find(pool, np, x);
+			if (!p) {
+				p = &pool[np++];
+				p->all_sampled = true;
+				p->m = r ? json_deep_copy(x) : x;
+				if (r) {
+					json_object_set_new(p->m, "samples", json_array());
+					json_array_append_new(metrics, p->m);
+				}
+				pool_start(p->m, k);
+			} else {
+				drop_differing_labels(p->m, x);
+			}
+			p->all_sampled &= has_samples || !json_object_get(x, "stats");
+			pool_add(p, x, r);
+		}
+	}
+	for (size_t i = 0; i < np; i++) {
+		pool_finish(&pool[i]);
+		if (pool[i].nmed < 2)
+			continue;
+		json_t *m = pool[i].m, *medians = json_array();
+		for (int j = 0; j < pool[i].nmed; j++)
+			json_array_append_new(medians, json_real(pool[i].med[j]));
+		json_array_append_new(
+		    cv_out,
+		    json_pack("{s:s+, s:s, s:f, s:o, s:o}", "name",
+			      json_string_value(json_object_get(m, "name")), ".median_cv", "unit",
+			      "ratio", "value", kq_cv(pool[i].med, (size_t)pool[i].nmed), "labels",
+			      json_deep_copy(json_object_get(m, "labels")), "medians", medians));
+	}
+	free(pool);
+	return 0;
+}
+
 json_t *kq_merge_repeats(json_t **runs, int k)
 {
 	json_t *first = runs[0];
 	json_t *reps = json_array();
+	double duration = 0;
 	for (int r = 0; r < k; r++) {
 		const char *st = json_string_value(json_object_get(runs[r], "status"));
 		const char *why = json_string_value(json_object_get(runs[r], "reason"));
+		duration += json_number_value(json_object_get(runs[r], "duration_s"));
 		json_array_append_new(reps, json_pack("{s:i, s:s, s:s}", "repeat", r, "status", st,
 						      "reason", why ? why : ""));
 		if (r && strcmp(st, "fail") == 0 &&
@@ -319,41 +542,13 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 					 json_string_value(json_object_get(runs[r], "reason"))));
 		}
 	}
-	/* For each sample metric of the first run: the medians of all runs and their CV. */
-	json_t *metrics = json_object_get(first, "metrics"), *added = json_array();
-	size_t i;
-	json_t *m;
-	json_array_foreach(metrics, i, m)
-	{
-		if (!json_object_get(m, "stats"))
-			continue;
-		double med[64];
-		int n = 0;
-		for (int r = 0; r < k && n < 64; r++) {
-			size_t j;
-			json_t *x;
-			json_array_foreach(json_object_get(runs[r], "metrics"), j, x)
-			{
-				if (n < 64 && same_metric(m, x))
-					med[n++] = json_number_value(
-					    json_object_get(json_object_get(x, "stats"), "median"));
-			}
-		}
-		if (n < 2)
-			continue;
-		json_t *medians = json_array();
-		for (int j = 0; j < n; j++)
-			json_array_append_new(medians, json_real(med[j]));
-		json_t *cv =
-		    json_pack("{s:s+, s:s, s:f, s:o, s:o}", "name",
-			      json_string_value(json_object_get(m, "name")), ".median_cv", "unit",
-			      "ratio", "value", kq_cv(med, (size_t)n), "labels",
-			      json_deep_copy(json_object_get(m, "labels")), "medians", medians);
-		json_array_append_new(added, cv);
-	}
-	json_array_extend(metrics, added);
-	json_decref(added);
+	json_t *cvs = json_array();
+	if (pool_metrics(runs, k, cvs) == 0)
+		json_array_extend(json_object_get(first, "metrics"), cvs);
+	json_decref(cvs);
 	json_object_set_new(first, "repeats", reps);
+	if (json_object_get(first, "duration_s"))
+		json_object_set_new(first, "duration_s", json_real(duration));
 	for (int r = 1; r < k; r++)
 		json_decref(runs[r]);
 	return first;

@@ -1,6 +1,9 @@
 /* kvmqual: one binary, subcommands. */
 #include "runner/commands.h"
+#include "core/outfile.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +29,31 @@ static void usage(FILE *f)
 	fprintf(f, "usage: kvmqual COMMAND [ARGS]   (kvmqual COMMAND --help for each)\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
-	fprintf(f, "\nexit codes: 0 all passed, 1 a test failed, 2 bad usage or configuration,\n"
-		   "3 this environment cannot run the suite\n");
+	fprintf(f, "\nexit codes: 0 all passed, 1 a test failed (compare: a metric regressed),\n"
+		   "2 bad usage, configuration or input, 3 this environment cannot run the suite,\n"
+		   "4 an output could not be written (disk full, standard output closed),\n"
+		   "128+N stopped by signal N (129 SIGHUP, 130 SIGINT, 143 SIGTERM)\n");
+}
+
+/* What a command printed must have reached standard output: a full disk or
+ * /dev/full behind it is an output failure, not a success. */
+static int finish_stdout(int rc)
+{
+	int e = 0;
+	bool earlier = false;
+	if (fflush(stdout) != 0)
+		e = errno;
+	else if (ferror(stdout))
+		earlier = true; /* a write failed while the command ran; its errno is gone */
+	if (fclose(stdout) != 0 && !e && !earlier && errno != EBADF)
+		e = errno;
+	if (!e && !earlier)
+		return rc;
+	if (earlier)
+		fprintf(stderr, "kvmqual: cannot write standard output: a write to it failed\n");
+	else
+		fprintf(stderr, "kvmqual: cannot write standard output: %s\n", strerror(e));
+	return rc == KQ_EXIT_OK || rc == KQ_EXIT_FAILED ? KQ_EXIT_OUTPUT : rc;
 }
 
 int main(int argc, char **argv)
@@ -39,15 +65,20 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
-		return KQ_EXIT_OK;
+		return finish_stdout(KQ_EXIT_OK);
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("kvmqual %s\n", KQ_VERSION);
-		return KQ_EXIT_OK;
+		return finish_stdout(KQ_EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1);
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			/* run stops its tests and writes what finished on a signal;
+			 * the other commands remove their half-written files */
+			if (strcmp(argv[1], "run") != 0)
+				kq_outfile_on_signals();
+			return finish_stdout(commands[i].fn(argc - 1, argv + 1));
+		}
 	fprintf(stderr, "kvmqual: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return KQ_EXIT_USAGE;

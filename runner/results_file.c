@@ -1,7 +1,10 @@
 #include "runner/results_file.h"
 #include "runner/commands.h"
 
+#include "core/outfile.h"
+
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,7 +40,7 @@ void kq_results_add_test(json_t *doc, json_t *test)
 	json_array_append(json_object_get(doc, "tests"), test);
 }
 
-int kq_results_finish(json_t *doc)
+int kq_results_finish(json_t *doc, int stop_signal)
 {
 	int pass = 0, fail = 0, skip = 0;
 	size_t i;
@@ -57,6 +60,13 @@ int kq_results_finish(json_t *doc)
 	json_t *run = json_object_get(doc, "run");
 	json_object_set_new(run, "finished", json_string(finished));
 	int code = fail ? KQ_EXIT_FAILED : KQ_EXIT_OK;
+	if (stop_signal) {
+		code = KQ_EXIT_SIGNAL + stop_signal;
+		const char *abbrev = sigabbrev_np(stop_signal);
+		json_object_set_new(run, "interrupted",
+				    json_pack("{s:s+, s:i}", "signal", "SIG", abbrev ? abbrev : "?",
+					      "number", stop_signal));
+	}
 	json_object_set_new(run, "exit_code", json_integer(code));
 	json_object_set_new(doc, "summary",
 			    json_pack("{s:i, s:i, s:i, s:i}", "total", pass + fail + skip, "pass",
@@ -64,12 +74,18 @@ int kq_results_finish(json_t *doc)
 	return code;
 }
 
-int kq_results_write(const json_t *doc, const char *dir)
+int kq_results_write(const json_t *doc, const char *dir, char *err, size_t errlen)
 {
-	char tmp[4096], path[4096];
-	snprintf(tmp, sizeof(tmp), "%s/.results.json.tmp", dir);
+	char path[4200];
 	snprintf(path, sizeof(path), "%s/results.json", dir);
-	if (json_dump_file(doc, tmp, JSON_INDENT(1) | JSON_REAL_PRECISION(12)) < 0)
+	char *text = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(12));
+	if (!text) {
+		snprintf(err, errlen, "cannot write %s: out of memory", path);
 		return -1;
-	return rename(tmp, path);
+	}
+	size_t len = strlen(text);
+	text[len] = '\n'; /* json_dumps ends without one; the NUL is not written */
+	int rc = kq_outfile_save(path, text, len + 1, err, errlen);
+	free(text);
+	return rc;
 }

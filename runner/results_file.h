@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define KQ_RESULTS_SCHEMA_VERSION "1.0"
 
@@ -12,10 +13,13 @@
 json_t *kq_results_new(int argc, char **argv, const char *conf, bool quick, int repeat,
 		       const char *environment, json_t *host);
 void kq_results_add_test(json_t *doc, json_t *test);
-/* Sets summary, finish time and exit code; returns the exit code (0 or 1). */
-int kq_results_finish(json_t *doc);
-/* Writes DIR/results.json via a temporary file and rename. 0 or -1 (errno). */
-int kq_results_write(const json_t *doc, const char *dir);
+/* Sets summary, finish time and exit code; returns the exit code: 0 or 1,
+ * or 128 + STOP_SIGNAL when a signal stopped the run (then run.interrupted
+ * names it). */
+int kq_results_finish(json_t *doc, int stop_signal);
+/* Writes DIR/results.json whole or not at all (core/outfile.h); 0, or -1
+ * with a message naming the file and errno in err. */
+int kq_results_write(const json_t *doc, const char *dir, char *err, size_t errlen);
 /* ISO 8601 UTC timestamp of now, in buf. */
 void kq_utc_now(char *buf, size_t len, bool compact);
 

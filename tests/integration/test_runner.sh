@@ -79,5 +79,10 @@ has "$tmp/e.tap" 'handled_in: "kernel"' && has "$tmp/e.tap" 'handled_in: "usersp
 "$BIN" run --quick --repeat 3 --test exit.cpuid --out "$tmp/rep" >"$tmp/rep.tap" 2>/dev/null
 ok $? "--repeat 3 runs"
 has "$tmp/rep.tap" "cpuid.ns.median_cv: {unit: \"ratio\", value: [0-9]"; ok $? "and reports the run-to-run CV of the median"
+jq -e '[.tests[0].metrics[] | select(.name == "cpuid.ns" and .stats)] | length == 1 and
+	(.[0].samples_per_repeat | length) == 3 and all(.[0].samples_per_repeat[]; . > 0) and
+	(.[0].samples | length) == (.[0].samples_per_repeat | add) and .[0].stats.n == (.[0].samples | length)' \
+	"$tmp/rep/results.json" >/dev/null
+ok $? "--repeat 3 pools the samples of all three repeats, statistics over the pool"
 echo "1..$n"
 exit $((failed > 0))

@@ -78,7 +78,7 @@ has "$out/emulated-quick.xml" '<skipped message="no 1G hugepages reserved' "JUni
 expect_rc 0 "--csv - writes to standard output" "$KVMQUAL" export tests/fixtures/results/minimal --csv -
 has "$TMP/out" "exit.pio,,pass,pio.ns,ns,handled_in=userspace;kind=pio,2,4,6,5,5,5.98," "a CSV row on stdout"
 expect_rc 2 "no output asked for" "$KVMQUAL" export tests/fixtures/results/minimal
-expect_rc 2 "an unwritable output" "$KVMQUAL" export tests/fixtures/results/minimal --junit /nonexistent/dir/x.xml
+expect_rc 4 "an unwritable output" "$KVMQUAL" export tests/fixtures/results/minimal --junit /nonexistent/dir/x.xml
 has "$TMP/err" "/nonexistent/dir/x.xml" "the unwritable file is named"
 expect_rc 2 "unreadable results" "$KVMQUAL" export tests/fixtures/results/invalid/wrong-type.json --csv -
 expect_rc 0 "--help" "$KVMQUAL" export --help

@@ -49,6 +49,6 @@ expect_rc 2 "an unknown major version" "$KVMQUAL" report tests/fixtures/results/
 has "$TMP/err" 'schema_version "2.0" is not supported' "the version is named"
 expect_rc 2 "a syntax error" "$KVMQUAL" report tests/fixtures/results/invalid/syntax.json --out "$TMP/x"
 has "$TMP/err" "syntax.json:5:14:" "line and column named"
-expect_rc 2 "an output folder that cannot be made" "$KVMQUAL" report tests/fixtures/results/minimal --out /proc/kq-no
+expect_rc 4 "an output folder that cannot be made" "$KVMQUAL" report tests/fixtures/results/minimal --out /proc/kq-no
 expect_rc 0 "--help" "$KVMQUAL" report --help
 done_testing
