@@ -20,8 +20,9 @@ int kq_suite_find_file(const char *name, char *out, size_t outlen, char *looked,
 		snprintf(cwd, sizeof(cwd), "? (%s)", strerror(errno));
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0) {
-		snprintf(looked, lookedlen, "%s (the binary's folder is unknown: /proc/self/exe: %s)",
-			 cwd, n < 0 ? strerror(errno) : "empty");
+		snprintf(looked, lookedlen,
+			 "%s (the binary's folder is unknown: /proc/self/exe: %s)", cwd,
+			 n < 0 ? strerror(errno) : "empty");
 		return -1;
 	}
 	exe[n] = '\0';
