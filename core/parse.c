@@ -124,7 +124,8 @@ int kq_parse_duration_s(const char *s, double *out)
 		     : strcmp(end, "us") == 0				? 1e-6
 		     : strcmp(end, "m") == 0 || strcmp(end, "min") == 0 ? 60
 									: -1;
-	if (mul < 0)
+	/* 1e308m is finite as written and infinite in seconds. */
+	if (mul < 0 || !isfinite(v * mul))
 		return -1;
 	*out = v * mul;
 	return 0;

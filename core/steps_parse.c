@@ -4,17 +4,33 @@
 #include <stdio.h>
 #include <string.h>
 
+/* What each argument is, with its range (documented in docs/suite-conf.md):
+ * a step that cannot do what it says is refused here, never shrunk later. */
+enum arg_kind { ARG_COUNT, ARG_LEAF, ARG_DURATION, ARG_SIZE, ARG_TAG };
+
+static const struct {
+	uint64_t min, max; /* counts, microseconds or bytes */
+	const char *range;
+} ranges[] = {
+    [ARG_COUNT] = {1, 1000000000, "ITERATIONS is a whole number from 1 to 1000000000"},
+    [ARG_LEAF] = {0, 0xffffffff, "LEAF is a whole number from 0 to 0xffffffff"},
+    [ARG_DURATION] = {1, 600000000, "DURATION is from 1us to 10m (600 s)"},
+    [ARG_SIZE] = {1, KQ_TEST_MEMORY_MAX, "SIZE and STRIDE are sizes from 1 byte to 256G"},
+    [ARG_TAG] = {0, INT64_MAX, "TAG is a whole number from 0"},
+};
+
 static const struct {
 	const char *name;
 	uint32_t op;
 	int min_args, max_args;
+	enum arg_kind kind[2];
 	const char *usage;
 } ops[] = {
-    {"cpuid", KQ_STEP_CPUID, 1, 2, "cpuid ITERATIONS [LEAF]"},
-    {"pio", KQ_STEP_PIO, 1, 1, "pio ITERATIONS"},
-    {"spin", KQ_STEP_SPIN, 1, 1, "spin DURATION (e.g. 5ms)"},
-    {"touch", KQ_STEP_TOUCH, 1, 2, "touch SIZE [STRIDE]"},
-    {"sync", KQ_STEP_SYNC, 1, 1, "sync TAG"},
+    {"cpuid", KQ_STEP_CPUID, 1, 2, {ARG_COUNT, ARG_LEAF}, "cpuid ITERATIONS [LEAF]"},
+    {"pio", KQ_STEP_PIO, 1, 1, {ARG_COUNT}, "pio ITERATIONS"},
+    {"spin", KQ_STEP_SPIN, 1, 1, {ARG_DURATION}, "spin DURATION (e.g. 5ms)"},
+    {"touch", KQ_STEP_TOUCH, 1, 2, {ARG_SIZE, ARG_SIZE}, "touch SIZE [STRIDE]"},
+    {"sync", KQ_STEP_SYNC, 1, 1, {ARG_TAG}, "sync TAG"},
 };
 
 const char *kq_step_op_name(uint32_t op)
@@ -25,21 +41,32 @@ const char *kq_step_op_name(uint32_t op)
 	return "?";
 }
 
-static int parse_arg(uint32_t op, int idx, const char *w, uint64_t *out)
+/* 0 with *out in range; -1 when w is no value of its kind; -2 when out of range. */
+static int parse_arg(enum arg_kind kind, const char *w, uint64_t *out)
 {
 	double d;
 	int64_t i;
-	if (op == KQ_STEP_SPIN) {
+	uint64_t v;
+	if (kind == ARG_DURATION) {
 		if (kq_parse_duration_s(w, &d) < 0)
 			return -1;
-		*out = (uint64_t)(d * 1e6 + 0.5);
-		return 0;
+		/* Compared in seconds first: the conversion must not overflow. */
+		if (d * 1e6 + 0.5 > (double)ranges[kind].max + 1)
+			return -2;
+		v = (uint64_t)(d * 1e6 + 0.5);
+	} else if (kind == ARG_SIZE) {
+		if (kq_parse_size(w, &v) < 0)
+			return -1;
+	} else {
+		if (kq_parse_int(w, &i) < 0)
+			return -1;
+		if (i < 0)
+			return -2;
+		v = (uint64_t)i;
 	}
-	if (op == KQ_STEP_TOUCH)
-		return kq_parse_size(w, out);
-	if (kq_parse_int(w, &i) < 0 || i < 0)
-		return -1;
-	*out = (uint64_t)i;
+	if (v < ranges[kind].min || v > ranges[kind].max)
+		return -2;
+	*out = v;
 	return 0;
 }
 
@@ -72,17 +99,32 @@ int kq_steps_parse(const char *script, struct kq_step *steps, int max, char *err
 		s->op = ops[k].op;
 		int nargs = 0;
 		for (char *a = strtok_r(NULL, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
-			if (nargs == ops[k].max_args ||
-			    parse_arg(s->op, nargs, a, &s->arg[nargs]) < 0) {
+			int r = nargs == ops[k].max_args
+				    ? -1
+				    : parse_arg(ops[k].kind[nargs], a, &s->arg[nargs]);
+			if (r == -2) {
+				snprintf(err, errlen, "step %d: '%s' out of range: %s", n + 1, a,
+					 ranges[ops[k].kind[nargs]].range);
+				return -1;
+			}
+			if (r < 0) {
 				snprintf(err, errlen, "step %d: bad argument '%s' (usage: %s)",
 					 n + 1, a, ops[k].usage);
 				return -1;
 			}
 			nargs++;
 		}
+		if (s->op == KQ_STEP_TOUCH && nargs == 1)
+			s->arg[1] = KQ_STEP_TOUCH_STRIDE;
 		if (nargs < ops[k].min_args) {
 			snprintf(err, errlen, "step %d: missing argument (usage: %s)", n + 1,
 				 ops[k].usage);
+			return -1;
+		}
+		if (s->op == KQ_STEP_TOUCH && nargs == 2 && s->arg[1] > s->arg[0]) {
+			snprintf(err, errlen,
+				 "step %d: touch stride %llu is larger than its size %llu", n + 1,
+				 (unsigned long long)s->arg[1], (unsigned long long)s->arg[0]);
 			return -1;
 		}
 		n++;

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 static char record_dir[PATH_MAX];
+/* What recording did: files written, files that failed and why the first did. */
+static int record_written, record_failed;
+static char record_first_failure[PATH_MAX + 64];
 
 void kq_set_why(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -43,6 +46,10 @@ char *kq_fs_path(const char *root, const char *path, char *out, size_t outlen)
 
 void kq_fs_record_to(const char *dir)
 {
+	if (dir) {
+		record_written = record_failed = 0;
+		record_first_failure[0] = '\0';
+	}
 	if (dir)
 		snprintf(record_dir, sizeof(record_dir), "%s", dir);
 	else
@@ -55,14 +62,31 @@ int kq_fs_record_file(const char *path, const void *data, size_t len)
 		return 0;
 	char out[PATH_MAX];
 	int pl = snprintf(out, sizeof(out), "%s%s%s", record_dir, path[0] == '/' ? "" : "/", path);
-	if (pl < 0 || (size_t)pl >= sizeof(out) || kq_mkdir_parents(out) < 0)
-		return -1;
-	FILE *f = fopen(out, "w");
-	if (!f)
-		return -1;
-	size_t w = fwrite(data, 1, len, f);
-	int rc = fclose(f);
-	return (w == len && rc == 0) ? 0 : -1;
+	errno = ENAMETOOLONG;
+	FILE *f = pl < 0 || (size_t)pl >= sizeof(out) || kq_mkdir_parents(out) < 0
+		      ? NULL
+		      : fopen(out, "w");
+	if (f) {
+		size_t w = fwrite(data, 1, len, f);
+		int werr = w == len ? 0 : errno;
+		if (fclose(f) == 0 && !werr) {
+			record_written++;
+			return 0;
+		}
+		if (werr)
+			errno = werr;
+	}
+	if (!record_failed++)
+		snprintf(record_first_failure, sizeof(record_first_failure), "%s: %s", out,
+			 strerror(errno));
+	return -1;
+}
+
+int kq_fs_record_result(int *written, const char **first_failure)
+{
+	*written = record_written;
+	*first_failure = record_first_failure;
+	return record_failed;
 }
 
 /* Length of the valid UTF-8 sequence at p, 0 if invalid. */

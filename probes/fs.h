@@ -72,5 +72,9 @@ void kq_fs_free_list(char **names, int n);
 void kq_fs_record_to(const char *dir);
 /* Writes data to the recording dir (relative path); no-op when not recording. */
 int kq_fs_record_file(const char *path, const void *data, size_t len);
+/* Since the last kq_fs_record_to(dir): the number of files that could not be
+ * written (the first one's path and error in *first_failure), and in
+ * *written those that were. */
+int kq_fs_record_result(int *written, const char **first_failure);
 
 #endif

@@ -336,6 +336,69 @@ static void print_summary(json_t *fp)
 	printf("\nprobed in %.1f ms\n", json_real_value(json_object_get(fp, "probe_ms")));
 }
 
+/* A recorded tree has the layout `probe --record` writes (docs/probes.md,
+ * Recorded trees): a folder that lacks it would print every fact unknown. */
+static int check_recorded_tree(const char *root)
+{
+	static const char *const parts[] = {"proc", "sys", "kvmqual"};
+	char missing[64] = "";
+	struct stat st;
+	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "kvmqual probe: --root %s: not a directory\n", root);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/%s", root, parts[i]);
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 "%s%s/", missing[0] ? ", " : "", parts[i]);
+	}
+	if (!missing[0])
+		return 0;
+	fprintf(stderr,
+		"kvmqual probe: --root %s: not a recorded tree: no %s in it (a tree from "
+		"`kvmqual probe --record DIR` holds proc/, sys/ and kvmqual/)\n",
+		root, missing);
+	return -1;
+}
+
+/* The folder that --record fills: created if absent, and a folder. */
+static int open_record_dir(const char *record)
+{
+	struct stat st;
+	if (mkdir(record, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "kvmqual probe: --record %s: %s\n", record, strerror(errno));
+		return -1;
+	}
+	if (stat(record, &st) < 0) {
+		fprintf(stderr, "kvmqual probe: --record %s: %s\n", record, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "kvmqual probe: --record %s: exists and is not a folder\n", record);
+		return -1;
+	}
+	kq_fs_record_to(record);
+	return 0;
+}
+
+/* After recording: every file written, and at least one. */
+static int record_outcome(const char *record)
+{
+	int written;
+	const char *first;
+	int failed = kq_fs_record_result(&written, &first);
+	kq_fs_record_to(NULL);
+	if (failed)
+		fprintf(stderr,
+			"kvmqual probe: --record %s: %d file(s) could not be written; first: %s\n",
+			record, failed, first);
+	else if (!written)
+		fprintf(stderr, "kvmqual probe: --record %s: nothing was recorded\n", record);
+	return failed || !written ? -1 : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kvmqual probe [--json] [--root DIR] [--record DIR]\n"
@@ -384,26 +447,22 @@ int kq_probe_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	struct stat st;
-	if (!kq_fs_is_live(root) && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))) {
-		fprintf(stderr, "kvmqual probe: --root %s: not a directory\n", root);
+	if (!kq_fs_is_live(root) && check_recorded_tree(root) < 0)
 		return 2;
-	}
 	if (record) {
 		if (!kq_fs_is_live(root)) {
 			fprintf(stderr,
 				"kvmqual probe: --record reads the live host; drop --root\n");
 			return 2;
 		}
-		if (mkdir(record, 0755) < 0 && errno != EEXIST) {
-			fprintf(stderr, "kvmqual probe: --record %s: %s\n", record,
-				strerror(errno));
+		if (open_record_dir(record) < 0)
 			return 2;
-		}
-		kq_fs_record_to(record);
 	}
 	json_t *fp = kq_probe_host(root);
-	kq_fs_record_to(NULL);
+	if (record && record_outcome(record) < 0) {
+		json_decref(fp);
+		return 3;
+	}
 	if (!fp) {
 		fprintf(stderr, "kvmqual probe: out of memory\n");
 		return 1;

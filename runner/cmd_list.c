@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void help(FILE *f)
@@ -55,18 +56,29 @@ int kq_list_main(int argc, char **argv)
 	struct kq_suite s;
 	if (kq_suite_load(&s, conf) < 0) {
 		fputs(s.errors, stderr);
-		fprintf(stderr, "kvmqual: %d error(s) in %s\n", s.nerrors, conf);
+		fprintf(stderr, "kvmqual: %d error(s) in %s\n", s.nerrors,
+			s.path[0] ? s.path : conf);
+		return KQ_EXIT_USAGE;
+	}
+	/* A group that names nothing is an error, as it is for `run`. */
+	bool *sel = calloc((size_t)s.ntests, sizeof(*sel));
+	char err[1024];
+	if (!sel || (group && kq_suite_select(&s, NULL, 0, &group, 1, sel, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "kvmqual list: %s", sel ? err : "out of memory\n");
+		free(sel);
+		kq_suite_free(&s);
 		return KQ_EXIT_USAGE;
 	}
 	for (int i = 0; i < s.ntests; i++) {
 		const struct kq_test *t = &s.tests[i];
-		if (group && !kq_test_in_group(t, group))
+		if (group && !sel[i])
 			continue;
 		printf("%s", t->name);
 		for (int g = 0; g < t->ngroups; g++)
 			printf(" %s", t->groups[g]);
 		printf("%s\n", t->default_off ? " (not default)" : "");
 	}
+	free(sel);
 	kq_suite_free(&s);
 	return KQ_EXIT_OK;
 }

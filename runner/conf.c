@@ -1,4 +1,5 @@
 #include "runner/conf.h"
+#include "runner/commands.h"
 #include "core/parse.h"
 #include "core/stats.h"
 #include "vmm/memory.h"
@@ -14,17 +15,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct parse_ctx {
 	struct kq_suite *s;
 	const char *path;
 	FILE *f;
+	long offset;	   /* bytes read so far */
 	int line;	   /* line the reader last returned */
-	int section_line;  /* line of the last [section] header */
 	bool continuation; /* that line started with whitespace (inih multi-line) */
 	bool too_long;
-	char last_key[48]; /* for continuation lines */
-	bool workload_set, steps_set;
+	bool stop;	   /* a NUL byte, a read error or too many bytes: read no further */
+	char last_key[48]; /* the section's last key, for continuation lines */
 };
 
 static void add_error(struct kq_suite *s, const char *path, int line, const char *fmt, ...)
@@ -47,28 +49,86 @@ static void add_error(struct kq_suite *s, const char *path, int line, const char
 	s->nerrors++;
 }
 
+static int new_section(struct parse_ctx *c, const char *name);
+
+/* One byte of the file, or EOF; a NUL byte, a read error and a file past
+ * KQ_CONF_MAX_BYTES are errors that end the reading (inih sees end of file). */
+static int next_byte(struct parse_ctx *c, int column)
+{
+	int ch = getc(c->f);
+	if (ch == EOF) {
+		if (!ferror(c->f))
+			return EOF;
+		add_error(c->s, c->path, c->line, "read error: %s", strerror(errno));
+	} else if (ch == '\0') {
+		add_error(c->s, c->path, c->line,
+			  "NUL byte at byte offset %ld (column %d): a suite file is text",
+			  c->offset, column);
+		ch = EOF;
+	} else if (++c->offset > KQ_CONF_MAX_BYTES) {
+		add_error(c->s, c->path, c->line, "more than %d bytes: no suite file is this large",
+			  KQ_CONF_MAX_BYTES);
+		ch = EOF;
+	}
+	if (ch == EOF)
+		c->stop = true;
+	return ch;
+}
+
+/* A "[name]" line as inih reads it: not a continuation of the previous key,
+ * and a ']' before any inline comment. Sections start here, not at their
+ * first key, so that a section without keys is seen too. */
+static void track_section(struct parse_ctx *c, char *str)
+{
+	char *p = str + strspn(str, " \t");
+	if (*p != '[' || (c->continuation && c->last_key[0]))
+		return;
+	char *end = p + 1;
+	while (*end && *end != ']' && !(*end == ';' && (end[-1] == ' ' || end[-1] == '\t')))
+		end++;
+	if (*end != ']')
+		return; /* inih reports it as a syntax error */
+	char name[256];
+	snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1), p + 1);
+	c->last_key[0] = '\0';
+	new_section(c, name);
+}
+
+/* inih's line reader: fgets-like, but bounded and NUL-aware (strlen would
+ * not see a NUL byte, and /dev/zero has no end). */
 static char *reader(char *str, int num, void *stream)
 {
 	struct parse_ctx *c = stream;
-	if (!fgets(str, num, c->f))
+	if (c->stop)
 		return NULL;
 	c->line++;
-	size_t len = strlen(str);
-	if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(c->f)) {
+	int len = 0, ch = 0;
+	while (len < num - 1 && (ch = next_byte(c, len + 1)) != EOF) {
+		str[len++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	str[len] = '\0';
+	if (len == 0 || c->stop) {
+		if (!c->stop)
+			c->line--; /* end of file: no line was read */
+		return NULL;
+	}
+	if (len == num - 1 && str[len - 1] != '\n' && (ch = next_byte(c, len + 1)) != EOF &&
+	    ch != '\n') {
 		c->too_long = true;
 		add_error(
 		    c->s, c->path, c->line,
 		    "line longer than %d characters (continue a long value on indented lines)",
 		    num - 2);
-		int ch;
-		while ((ch = fgetc(c->f)) != EOF && ch != '\n')
+		int col = len + 1;
+		while ((ch = next_byte(c, ++col)) != EOF && ch != '\n')
 			;
+		if (c->stop)
+			return NULL;
 	}
 	c->continuation = str[0] == ' ' || str[0] == '\t';
-	/* inih calls the handler on a section's first key, not its header. */
-	const char *p = str + strspn(str, " \t");
-	if (*p == '[')
-		c->section_line = c->line;
+	track_section(c, str);
 	return str;
 }
 
@@ -94,22 +154,20 @@ static int new_section(struct parse_ctx *c, const char *name)
 	struct kq_suite *s = c->s;
 	for (int i = 0; i < s->ntests; i++)
 		if (strcmp(s->tests[i].name, name) == 0) {
-			add_error(s, c->path, c->section_line,
-				  "duplicate section [%s] (first at line %d)", name,
-				  s->tests[i].line);
+			add_error(s, c->path, c->line, "duplicate section [%s] (first at line %d)",
+				  name, s->tests[i].line);
 			break;
 		}
 	for (const char *p = name; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
-			add_error(s, c->path, c->section_line,
+			add_error(s, c->path, c->line,
 				  "section [%s]: test names use letters, digits, '.', '_' and '-'",
 				  name);
 			break;
 		}
 	if (strlen(name) >= sizeof(s->tests[0].name))
-		add_error(s, c->path, c->section_line,
-			  "section [%s]: name longer than %zu characters", name,
-			  sizeof(s->tests[0].name) - 1);
+		add_error(s, c->path, c->line, "section [%s]: name longer than %zu characters",
+			  name, sizeof(s->tests[0].name) - 1);
 	struct kq_test *t = realloc(s->tests, (size_t)(s->ntests + 1) * sizeof(*t));
 	if (!t)
 		return 0;
@@ -117,10 +175,10 @@ static int new_section(struct parse_ctx *c, const char *name)
 	t = &s->tests[s->ntests++];
 	memset(t, 0, sizeof(*t));
 	test_defaults(t);
-	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(t->name, sizeof(t->name), "%.*s", (int)sizeof(t->name) - 1,
+		 name); /* cut: reported */
 	snprintf(t->file, sizeof(t->file), "%s", c->path);
-	t->line = c->section_line;
-	c->workload_set = c->steps_set = false;
+	t->line = c->line;
 	return 1;
 }
 
@@ -211,13 +269,13 @@ static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, co
 		if (!kq_driver_find(v))
 			BAD("unknown workload (see `kvmqual list --workloads`)");
 		snprintf(t->workload, sizeof(t->workload), "%s", v);
-		c->workload_set = true;
 	} else if (strcmp(k, "groups") == 0) {
 		parse_groups(c, t, v);
 	} else if (strcmp(k, "default") == 0) {
 		if (kq_parse_yes_no(v, &b) < 0)
 			BAD("expected yes or no");
-		t->default_off = !b;
+		else
+			t->default_off = !b;
 	} else if (strcmp(k, "description") == 0) {
 		/* informative only */
 	} else if (strcmp(k, "vcpus") == 0) {
@@ -226,8 +284,8 @@ static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, co
 		else
 			t->vcpus = (int)i;
 	} else if (strcmp(k, "memory") == 0) {
-		if (kq_parse_size(v, &u) < 0 || u > (1ULL << 40))
-			BAD("expected a size such as 64M or 1G (at most 1T)");
+		if (kq_parse_size(v, &u) < 0 || u < KQ_MEMORY_MIN || u > KQ_TEST_MEMORY_MAX)
+			BAD("expected a size from 4K to 256G, such as 64M");
 		else
 			t->mem_bytes = u;
 	} else if (strcmp(k, "backing") == 0) {
@@ -244,13 +302,16 @@ static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, co
 		if (parse_pin(c, t, v) < 0)
 			BAD("expected none, compact, spread or a list of CPU numbers");
 	} else if (strcmp(k, "time_limit") == 0) {
-		if (kq_parse_duration_s(v, &d) < 0 || d <= 0)
-			BAD("expected a duration such as 30 or 30s");
+		if (kq_parse_duration_s(v, &d) < 0 || d < KQ_TIME_LIMIT_MIN_S ||
+		    d > KQ_TIME_LIMIT_MAX_S)
+			BAD("expected a duration from 100ms to 86400 s (one day), such as 30 or "
+			    "30s");
 		else
 			t->time_limit_s = d;
 	} else if (strcmp(k, "time_goal") == 0 || strcmp(k, "quick_time_goal") == 0) {
-		if (kq_parse_duration_s(v, &d) < 0 || d <= 0)
-			BAD("expected a duration such as 500ms");
+		if (kq_parse_duration_s(v, &d) < 0 || d < KQ_TIME_GOAL_MIN_S ||
+		    d > KQ_TIME_GOAL_MAX_S)
+			BAD("expected a duration from 1ms to 600 s, such as 500ms");
 		else if (k[0] == 't')
 			t->time_goal_ms = d * 1e3;
 		else
@@ -271,7 +332,6 @@ static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, co
 		if (strlen(v) >= sizeof(t->steps))
 			BAD("too long");
 		snprintf(t->steps, sizeof(t->steps), "%s", v);
-		c->steps_set = true;
 	} else if (strncmp(k, "max.", 4) == 0 || strncmp(k, "min.", 4) == 0) {
 		parse_threshold(c, t, k, v);
 	} else {
@@ -285,16 +345,10 @@ static int handler(void *user, const char *section, const char *name, const char
 {
 	struct parse_ctx *c = user;
 	struct kq_suite *s = c->s;
-	struct kq_test *t = current(s);
-	/* A new header line starts a new test, even when it repeats a name. */
-	if (!t || strcmp(t->name, section) != 0 || t->line != c->section_line) {
-		if (!section[0]) {
-			add_error(s, c->path, c->line, "'%s' outside any [section]", name);
-			return 1;
-		}
-		if (!new_section(c, section))
-			return 0;
-		t = current(s);
+	struct kq_test *t = current(s); /* the reader opened it at its header line */
+	if (!t || !section[0]) {
+		add_error(s, c->path, c->line, "'%s' outside any [section]", name);
+		return 1;
 	}
 	if (!name)
 		return 1;
@@ -386,11 +440,54 @@ static int key_line(const struct kq_test *t, const char *key)
 	return t->line;
 }
 
+/* A step script is a test's whole workload: it runs in the `steps` guest and
+ * touches only the test's own memory, all of which it must fit. */
+static void validate_steps(struct kq_suite *s, struct kq_test *t)
+{
+	int line = key_line(t, "steps");
+	if (strcmp(t->workload, "steps") != 0) {
+		add_error(s, t->file, line,
+			  "steps: a step script is the test's workload; drop `workload = %s` "
+			  "(line %d) or the steps",
+			  t->workload, key_line(t, "workload"));
+		return;
+	}
+	char err[256];
+	t->nsteps = kq_steps_parse(t->steps, t->step_ops, KQ_MAX_STEPS_ABI, err, sizeof(err));
+	if (t->nsteps < 0) {
+		add_error(s, t->file, line, "steps: %s", err);
+		t->nsteps = 0;
+		return;
+	}
+	for (int i = 0; i < t->nsteps; i++) {
+		const struct kq_step *st = &t->step_ops[i];
+		if (st->op != KQ_STEP_TOUCH || st->arg[0] <= t->mem_bytes)
+			continue;
+		if (!t->mem_bytes)
+			add_error(s, t->file, line,
+				  "steps: step %d touches %llu bytes of test memory, and [%s] has "
+				  "none: add `memory = SIZE`",
+				  i + 1, (unsigned long long)st->arg[0], t->name);
+		else
+			add_error(s, t->file, line,
+				  "steps: step %d touches %llu bytes, more than `memory` (%llu "
+				  "bytes, line %d)",
+				  i + 1, (unsigned long long)st->arg[0],
+				  (unsigned long long)t->mem_bytes, key_line(t, "memory"));
+	}
+}
+
 /* After the whole file: each test has a workload, and its keys are the driver's. */
 static void validate(struct kq_suite *s)
 {
 	for (int ti = 0; ti < s->ntests; ti++) {
 		struct kq_test *t = &s->tests[ti];
+		if (t->nparams == 0) {
+			add_error(s, t->file, t->line,
+				  "[%s]: empty section (a test needs a workload or steps)",
+				  t->name);
+			continue;
+		}
 		if (!t->workload[0] && t->steps[0])
 			snprintf(t->workload, sizeof(t->workload), "steps");
 		if (!t->workload[0]) {
@@ -401,15 +498,11 @@ static void validate(struct kq_suite *s)
 		const struct kq_driver *d = kq_driver_find(t->workload);
 		if (!d)
 			continue; /* already reported at its line */
-		if (t->steps[0]) {
-			char err[256];
-			t->nsteps = kq_steps_parse(t->steps, t->step_ops, KQ_MAX_STEPS_ABI, err,
-						   sizeof(err));
-			if (t->nsteps < 0) {
-				add_error(s, t->file, key_line(t, "steps"), "steps: %s", err);
-				t->nsteps = 0;
-			}
-		}
+		if (t->steps[0])
+			validate_steps(s, t);
+		else if (strcmp(t->workload, "steps") == 0)
+			add_error(s, t->file, key_line(t, "workload"),
+				  "[%s]: workload steps needs a `steps = ...` script", t->name);
 		for (int i = 0; i < t->nparams; i++) {
 			struct kq_param *p = &t->params[i];
 			if (p->line < 0)
@@ -440,22 +533,48 @@ static void validate(struct kq_suite *s)
 	}
 }
 
+static int open_suite(struct parse_ctx *c, const char *path)
+{
+	struct kq_suite *s = c->s;
+	char looked[2048];
+	if (strcmp(path, KQ_DEFAULT_CONF) != 0)
+		snprintf(s->path, sizeof(s->path), "%s", path);
+	else if (kq_suite_find_file(path, s->path, sizeof(s->path), looked, sizeof(looked)) < 0) {
+		add_error(s, path, 0, "not found; looked in %s (give one with --conf FILE)",
+			  looked);
+		return -1;
+	}
+	c->path = s->path;
+	c->f = fopen(s->path, "r");
+	struct stat st;
+	if (!c->f || fstat(fileno(c->f), &st) < 0) {
+		add_error(s, s->path, 0, "cannot open: %s", strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
+		add_error(s, s->path, 0, "is a folder, not a suite file");
+	} else {
+		return 0;
+	}
+	if (c->f)
+		fclose(c->f);
+	return -1;
+}
+
 int kq_suite_load(struct kq_suite *s, const char *path)
 {
 	memset(s, 0, sizeof(*s));
-	struct parse_ctx c = {.s = s, .path = path};
-	c.f = fopen(path, "r");
-	if (!c.f) {
-		add_error(s, path, 0, "cannot open: %s", strerror(errno));
+	struct parse_ctx c = {.s = s};
+	if (open_suite(&c, path) < 0)
 		return -1;
-	}
 	int r = ini_parse_stream(reader, &c, handler, &c);
 	fclose(c.f);
 	if (r > 0 && !c.too_long)
-		add_error(s, path, r,
+		add_error(s, c.path, r,
 			  "syntax error (expected [section], key = value, or a comment)");
 	else if (r < 0)
-		add_error(s, path, 0, "parser failure (%d)", r);
+		add_error(s, c.path, 0, "parser failure (%d)", r);
+	if (!s->ntests && !s->nerrors)
+		add_error(s, c.path, c.line ? c.line : 1,
+			  "no [section] in the file: a suite declares at least one test");
 	validate(s);
 	if (s->nerrors) {
 		free(s->tests);
@@ -487,4 +606,42 @@ bool kq_test_in_group(const struct kq_test *t, const char *group)
 		if (strcmp(t->groups[i], group) == 0)
 			return true;
 	return false;
+}
+
+int kq_suite_select(const struct kq_suite *s, const char *const *tests, int ntests,
+		    const char *const *groups, int ngroups, bool *sel, char *err, size_t errlen)
+{
+	size_t used = 0;
+	err[0] = '\0';
+#define PROBLEM(...)                                                                               \
+	do {                                                                                       \
+		if (used < errlen)                                                                 \
+			used += (size_t)snprintf(err + used, errlen - used, __VA_ARGS__);          \
+	} while (0)
+	for (int k = 0; k < ntests; k++)
+		if (!kq_suite_find(s, tests[k]))
+			PROBLEM("no test named '%s' in %s\n", tests[k], s->path);
+	int n = 0;
+	for (int g = 0; g < ngroups; g++) {
+		bool any = false;
+		for (int i = 0; i < s->ntests; i++)
+			any |= kq_test_in_group(&s->tests[i], groups[g]);
+		if (!any)
+			PROBLEM("no test in group '%s' in %s\n", groups[g], s->path);
+	}
+	for (int i = 0; i < s->ntests; i++) {
+		const struct kq_test *t = &s->tests[i];
+		sel[i] = !ntests && !ngroups && !t->default_off;
+		for (int k = 0; k < ntests; k++)
+			sel[i] |= strcmp(t->name, tests[k]) == 0;
+		for (int g = 0; g < ngroups; g++)
+			sel[i] |= kq_test_in_group(t, groups[g]);
+		n += sel[i];
+	}
+	if (!n && !err[0])
+		PROBLEM("nothing selected: every test in %s is marked `default = no` (select "
+			"them by --test or --group)\n",
+			s->path);
+#undef PROBLEM
+	return err[0] ? -1 : n;
 }

@@ -21,7 +21,7 @@ int kq_run_in_child(struct kq_kvm *kvm, int (*fn)(struct kq_kvm *kvm, void *ctx)
 		int r = fn(kvm, ctx);
 		_exit(r < 0 ? 255 : r & 0xff);
 	}
-	uint64_t until = time_limit_s > 0 ? kq_now_ns() + (uint64_t)(time_limit_s * 1e9) : 0;
+	uint64_t until = time_limit_s > 0 ? kq_deadline_ns(time_limit_s) : 0;
 	int ws = 0;
 	for (;;) {
 		pid_t w = waitpid(pid, &ws, until ? WNOHANG : 0);

@@ -1,6 +1,7 @@
 #include "vmm/kvm.h"
 #include "vmm/err.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,15 @@ int kq_kvm_open(struct kq_kvm *k, const char *path)
 	if (!path)
 		path = "/dev/kvm";
 	k->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (k->fd < 0 && (errno == EACCES || errno == EPERM)) {
+		/* The device is there: this user lacks the right to it. */
+		int e = errno;
+		kq_err_set("open %s: %s (%s): this user may not use KVM; add it to the kvm group "
+			   "(sudo usermod -aG kvm $USER) and log in again",
+			   path, strerror(e), kq_errno_name(e));
+		errno = e; /* callers tell a permission problem from a missing device */
+		return -1;
+	}
 	if (k->fd < 0)
 		return kq_err_errno("open %s", path);
 	long v = KQ_IOCTL(k->fd, KVM_GET_API_VERSION, NULL);

@@ -14,7 +14,9 @@ struct kq_kvm {
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, owned */
 };
 
-/* Opens the device (path NULL: /dev/kvm or $KVMQUAL_KVM_DEV) and checks the API version. */
+/* Opens the device (path NULL: /dev/kvm or $KVMQUAL_KVM_DEV) and checks the API version.
+ * Without permission on the device, errno is EACCES or EPERM on return and the
+ * message names the kvm group. */
 int kq_kvm_open(struct kq_kvm *k, const char *path);
 void kq_kvm_close(struct kq_kvm *k);
 /* KVM_CHECK_EXTENSION on fd (system or VM); returns the value, or -1 on error. */

@@ -132,7 +132,7 @@ static void *watchdog(void *arg)
 /* Arms the watchdog for time_limit_s from now (with force, or when unarmed). */
 static int arm_watchdog(struct kq_vm *vm, bool force)
 {
-	if (vm->cfg.time_limit_s <= 0)
+	if (!(vm->cfg.time_limit_s > 0))
 		return 0;
 	pthread_mutex_lock(&vm->run_lock);
 	int e = 0;
@@ -141,7 +141,7 @@ static int arm_watchdog(struct kq_vm *vm, bool force)
 		vm->wd_started = e == 0;
 	}
 	if (!e && (force || !vm->deadline_ns)) {
-		vm->deadline_ns = kq_now_ns() + (uint64_t)(vm->cfg.time_limit_s * 1e9);
+		vm->deadline_ns = kq_deadline_ns(vm->cfg.time_limit_s);
 		pthread_cond_broadcast(&vm->run_cond);
 	}
 	pthread_mutex_unlock(&vm->run_lock);

@@ -20,6 +20,19 @@ uint64_t kq_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t kq_deadline_ns(double seconds)
+{
+	uint64_t now = kq_now_ns();
+	/* Beyond what 64-bit nanoseconds hold (about 584 years): never reached,
+	 * rather than wrapped into the past. Negative or not a number: now. */
+	if (!(seconds >= 0))
+		return now;
+	double ns = seconds * 1e9;
+	if (ns >= 9e18 || ns >= (double)(UINT64_MAX - now)) /* 9e18 < 2^63: the cast holds */
+		return UINT64_MAX;
+	return now + (uint64_t)ns;
+}
+
 uint64_t kq_page_size_bytes(enum kq_pagesz p)
 {
 	return p == KQ_PG_1G ? KQ_PAGE_1G : p == KQ_PG_2M ? KQ_PAGE_2M : KQ_PAGE_4K;

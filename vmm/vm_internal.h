@@ -116,6 +116,8 @@ struct kq_vm {
 };
 
 uint64_t kq_now_ns(void);
+/* kq_now_ns() + seconds, saturating at UINT64_MAX (never wraps). */
+uint64_t kq_deadline_ns(double seconds);
 /* Sets up registers, CPUID and the parameter page of vCPU i. */
 int kq_vcpu_init(struct kq_vm *vm, struct kq_vcpu *v, int i);
 void kq_vcpu_destroy(struct kq_vcpu *v);

@@ -1,7 +1,8 @@
 /* Integration: run control. run_once steps through a guest's SYNCs; two VMs
  * run in lockstep from one thread; a running multi-vCPU VM is paused (no
  * progress, registers readable) and resumed (progress again); wait times
- * out while the guest runs; the watchdog stops a run_once. Needs /dev/kvm;
+ * out while the guest runs; the watchdog stops a run_once, and a limit past
+ * 64-bit nanoseconds never fires. Needs /dev/kvm;
  * without it, one SKIP. */
 #include "tests/integration/vmm_test.h"
 #include "workloads/vmm_selftest.h"
@@ -150,12 +151,29 @@ static void watchdog_run_once(void)
 	kq_vm_destroy(vm);
 }
 
+/* A limit beyond 64-bit nanoseconds must not wrap the deadline into the past. */
+static void watchdog_far_limit(void)
+{
+	struct kq_vm_config c = vmm_test_config("selftest.boot", 1);
+	c.time_limit_s = 1e11;
+	struct kq_vm *vm;
+	if (kq_vm_create(&vm, &kvm, &c) < 0) {
+		ok(0, "VM created: %s", kq_err());
+		return;
+	}
+	int r = kq_vm_run(vm);
+	ok(r == 0, "a 1e11 s time limit lets a short guest finish (%s)",
+	   r ? kq_vm_failure(vm) : "ok");
+	kq_vm_destroy(vm);
+}
+
 int main(void)
 {
 	vmm_test_open();
 	run_once_steps();
 	pause_resume();
 	watchdog_run_once();
+	watchdog_far_limit();
 	kq_kvm_close(&kvm);
 	return done_testing();
 }

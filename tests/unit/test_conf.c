@@ -6,6 +6,7 @@
 #include "tests/tap.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const struct kq_param_spec demo_params[] = {
@@ -25,12 +26,29 @@ KQ_DRIVER(demo)
 
 static char path[64];
 
-static int load(struct kq_suite *s, const char *text)
+static int load_bytes(struct kq_suite *s, const char *text, size_t len)
 {
 	FILE *f = fopen(path, "w");
-	fputs(text, f);
+	fwrite(text, 1, len, f);
 	fclose(f);
 	return kq_suite_load(s, path);
+}
+
+static int load(struct kq_suite *s, const char *text)
+{
+	return load_bytes(s, text, strlen(text));
+}
+
+/* Expects the load to have failed with "FILE:LINE: ...needle". */
+static void refused(struct kq_suite *s, int r, const char *file, const char *what, int line,
+		    const char *needle)
+{
+	char want[256];
+	snprintf(want, sizeof(want), "%s:%d: ", file, line);
+	ok(r < 0 && s->ntests == 0 && s->tests == NULL, "%s: refused, no tests kept", what);
+	has_substr(s->errors, want, "%s: names the line", what);
+	has_substr(s->errors, needle, "%s: says what is wrong", what);
+	kq_suite_free(s);
 }
 
 /* Loads text, expects failure with "path:LINE: ...needle". */
@@ -38,12 +56,7 @@ static void bad(const char *what, const char *text, int line, const char *needle
 {
 	struct kq_suite s;
 	int r = load(&s, text);
-	char want[256];
-	snprintf(want, sizeof(want), "%s:%d: ", path, line);
-	ok(r < 0 && s.ntests == 0 && s.tests == NULL, "%s: refused, no tests kept", what);
-	has_substr(s.errors, want, "%s: names the line", what);
-	has_substr(s.errors, needle, "%s: says what is wrong", what);
-	kq_suite_free(&s);
+	refused(&s, r, path, what, line, needle);
 }
 
 static bool same_params(const struct kq_test *a, const struct kq_test *b)
@@ -78,6 +91,127 @@ static void same_probe_sections(const struct kq_suite *suite)
 	kq_suite_free(&prof);
 }
 
+/* Every duration and size has a range, checked when the file loads. */
+static void ranges(void)
+{
+	bad("time_limit past 64-bit nanoseconds", "[x]\nworkload = unit.demo\ntime_limit = 1e11\n",
+	    3, "time_limit = '1e11': expected a duration from 100ms to 86400 s");
+	bad("time_limit infinite in seconds", "[x]\nworkload = unit.demo\ntime_limit = 1e308m\n", 3,
+	    "time_limit = '1e308m': expected a duration");
+	bad("time_limit of a nanosecond", "[x]\nworkload = unit.demo\ntime_limit = 1e-9\n", 3,
+	    "time_limit = '1e-9': expected a duration");
+	bad("time_goal under 1ms", "[x]\nworkload = unit.demo\ntime_goal = 10us\n", 3,
+	    "time_goal = '10us': expected a duration from 1ms to 600 s");
+	bad("quick_time_goal over 600 s", "[x]\nworkload = unit.demo\nquick_time_goal = 11m\n", 3,
+	    "quick_time_goal = '11m': expected a duration from 1ms to 600 s");
+	bad("memory of 1T", "[x]\nworkload = unit.demo\nmemory = 1T\n", 3,
+	    "memory = '1T': expected a size from 4K to 256G");
+	bad("memory under a page", "[x]\nworkload = unit.demo\nmemory = 1K\n", 3,
+	    "memory = '1K': expected a size from 4K to 256G");
+	bad("touch larger than memory", "[x]\nmemory = 1M\nsteps = cpuid 1; touch 16M 4K\n", 3,
+	    "step 2 touches 16777216 bytes, more than `memory` (1048576 bytes, line 2)");
+	bad("touch without memory", "[x]\nsteps = touch 4K\n", 2,
+	    "step 1 touches 4096 bytes of test memory, and [x] has none");
+	bad("touch stride larger than its size", "[x]\nmemory = 1M\nsteps = touch 4K 8K\n", 3,
+	    "step 1: touch stride 8192 is larger than its size 4096");
+	bad("spin past 64-bit microseconds", "[x]\nsteps = spin 1e300s\n", 2,
+	    "step 1: '1e300s' out of range: DURATION is from 1us to 10m");
+	bad("spin of nothing", "[x]\nsteps = spin 0.1us\n", 2, "'0.1us' out of range");
+	bad("cpuid zero times", "[x]\nsteps = cpuid 0\n", 2,
+	    "ITERATIONS is a whole number from 1 to 1000000000");
+	bad("cpuid leaf past 32 bits", "[x]\nsteps = cpuid 1 0x100000000\n", 2,
+	    "LEAF is a whole number from 0 to 0xffffffff");
+	struct kq_suite s;
+	int r = load(&s, "[x]\nworkload = unit.demo\ntime_limit = 86400\ntime_goal = 1ms\n"
+			 "memory = 256G\n[y]\nmemory = 4K\nsteps = touch 4K; spin 10m\n");
+	ok(r == 0, "the ends of each range are accepted (%s)", s.errors);
+	kq_suite_free(&s);
+}
+
+/* Files that are no suite: each a file:line error, and no tests. */
+static void not_suites(void)
+{
+	bad("an empty file", "", 1, "no [section] in the file");
+	bad("a comments-only file", "# one\n; two\n\n", 3, "no [section] in the file");
+	struct kq_suite s;
+	int r = kq_suite_load(&s, "tests");
+	refused(&s, r, "tests", "a folder", 0, "is a folder, not a suite file");
+	r = load_bytes(&s, "[x]\nworkload = unit.demo\ndescr\0iption = a\n", 42);
+	refused(&s, r, path, "a NUL byte inside a line", 3,
+		"NUL byte at byte offset 30 (column 6)");
+	r = kq_suite_load(&s, "/dev/zero");
+	refused(&s, r, "/dev/zero", "/dev/zero (endless NUL bytes)", 1,
+		"NUL byte at byte offset 0 (column 1)");
+	size_t big = KQ_CONF_MAX_BYTES + 4096;
+	char *text = malloc(big + 1);
+	for (size_t i = 0; i < big; i += 64)
+		snprintf(text + i, 65, "%-63s\n", "# a comment line");
+	r = load_bytes(&s, text, big);
+	free(text);
+	refused(&s, r, path, "a file past the size bound", KQ_CONF_MAX_BYTES / 64 + 1,
+		"more than 1048576 bytes");
+	bad("workload and steps in one section", "[x]\nworkload = exit.cpuid\nsteps = cpuid 10\n",
+	    3,
+	    "steps: a step script is the test's workload; drop `workload = exit.cpuid` (line 2)");
+	bad("workload steps without a script", "[x]\nworkload = steps\n", 2,
+	    "workload steps needs a `steps = ...` script");
+	bad("a section without keys", "[ghost]\n[x]\nworkload = unit.demo\n", 1,
+	    "[ghost]: empty section");
+	bad("a repeated empty section", "[g]\n# nothing\n[g]\n", 3,
+	    "duplicate section [g] (first at line 1)");
+	bad("default = maybe", "[x]\nworkload = unit.demo\ndefault = maybe\n", 3,
+	    "default = 'maybe': expected yes or no");
+	r = load(&s, "[x]\nworkload = steps\nsteps = pio 1\n");
+	ok(r == 0, "workload = steps with its script is accepted (%s)", s.errors);
+	kq_suite_free(&s);
+}
+
+/* A selection that runs nothing is an error, as a name or group that matches none. */
+static void selection(void)
+{
+	struct kq_suite s;
+	if (!ok(load(&s, "[a]\nworkload = unit.demo\ngroups = g1\ndefault = no\n"
+			 "[b]\nworkload = unit.demo\ndefault = no\n") == 0,
+		"two tests, both not default (%s)", s.errors))
+		return;
+	bool sel[2];
+	char err[512];
+	const char *g1 = "g1", *nosuch = "nosuch", *b = "b";
+	is_int(kq_suite_select(&s, NULL, 0, &g1, 1, sel, err, sizeof(err)), 1,
+	       "group g1: one test");
+	ok(sel[0] && !sel[1], "and it is [a]");
+	is_int(kq_suite_select(&s, &b, 1, NULL, 0, sel, err, sizeof(err)), 1, "by name: one test");
+	is_int(kq_suite_select(&s, NULL, 0, &nosuch, 1, sel, err, sizeof(err)), -1,
+	       "a group that matches nothing is an error");
+	has_substr(err, "no test in group 'nosuch'", "naming the group");
+	is_int(kq_suite_select(&s, NULL, 0, NULL, 0, sel, err, sizeof(err)), -1,
+	       "a default selection of nothing is an error");
+	has_substr(err, "nothing selected", "saying so");
+	kq_suite_free(&s);
+}
+
+/* The default suite.conf outside the current folder: the message says where it looked. */
+static void default_lookup(void)
+{
+	char here[4096], dir[] = "/tmp/kq-conf-cwd-XXXXXX";
+	if (!getcwd(here, sizeof(here)) || !mkdtemp(dir) || chdir(dir) < 0) {
+		ok(0, "a fresh current folder");
+		return;
+	}
+	struct kq_suite s;
+	int r = kq_suite_load(&s, "suite.conf");
+	char bin[4200];
+	snprintf(bin, sizeof(bin), "%s/build", here); /* build/ or build-san/ */
+	ok(r < 0 && strstr(s.errors, bin), "the message names the binary's folder");
+	refused(&s, r, "suite.conf", "no suite.conf here or beside the binary", 0,
+		"not found; looked in /tmp/kq-conf-cwd-");
+	ok(chdir(here) == 0 && rmdir(dir) == 0, "back in %s", here);
+	r = kq_suite_load(&s, "suite.conf");
+	ok(r == 0, "the default loads from the current folder (%s)", s.errors);
+	is_str(s.path, "suite.conf", "and names it as given");
+	kq_suite_free(&s);
+}
+
 int main(void)
 {
 	snprintf(path, sizeof(path), "/tmp/kq-conf-%d.conf", (int)getpid());
@@ -104,6 +238,7 @@ int main(void)
 			 "[b.two]\n"
 			 "groups = steps\n"
 			 "default = no\n"
+			 "memory = 1M\n"
 			 "steps = cpuid 10 1; spin 5ms\n"
 			 "  pio 3; touch 1M 4K\n");
 	ok(r == 0, "a good file loads (%s)", s.errors);
@@ -174,6 +309,11 @@ int main(void)
 	snprintf(longline, sizeof(longline), "[x]\nworkload = unit.demo\ndescription = %0300d\n",
 		 0);
 	bad("over-long line", longline, 3, "line longer than");
+
+	ranges();
+	not_suites();
+	selection();
+	default_lookup();
 
 	ok(kq_suite_load(&s, "/nonexistent/suite.conf") < 0, "a missing file is an error");
 	has_substr(s.errors, "/nonexistent/suite.conf:0: cannot open", "naming the file");

@@ -345,6 +345,12 @@ static void usage(void)
 	is_int(probe_main(3, brk), 0, "summary of the broken tree: 0");
 	char *both[] = {"probe", "--root", root, "--record", "/tmp/x", NULL};
 	is_int(probe_main(5, both), 2, "--record with --root: 2");
+	char *notree[] = {"probe", "--root", (char *)fixture(""), NULL};
+	is_int(probe_main(3, notree), 2, "--root on a folder that is no recorded tree: 2");
+	char *recfile[] = {"probe", "--record", "/dev/null", NULL};
+	is_int(probe_main(3, recfile), 2, "--record on something that is not a folder: 2");
+	char *recproc[] = {"probe", "--record", "/proc/self", NULL};
+	is_int(probe_main(3, recproc), 3, "--record where no file can be written: 3");
 
 	char dir[] = "/tmp/kq-probe-rec-XXXXXX";
 	ok(mkdtemp(dir) != NULL, "record folder");
