@@ -27,9 +27,9 @@ static json_t *row_json(const struct kq_cmp *c, const struct kq_cmp_row *row, si
 	struct kq_cmp_delta tmp = *d;
 	if (!tmp.has_ci && tmp.has_test)
 		kq_compare_ci(c, row, r, &tmp);
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "test", row->test, "metric",
-			      row->metric, "labels", row->labels ? row->labels : "", "unit",
-			      row->unit, "verdict", kq_verdict_name(d->verdict), "gated", d->gated);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "test", row->test, "metric", row->metric,
+			      "labels", row->labels ? row->labels : "", "unit", row->unit,
+			      "verdict", kq_verdict_name(d->verdict), "gated", d->gated);
 	json_object_set_new(o, "baseline",
 			    row->side[0].present ? num(row->side[0].center) : json_null());
 	json_object_set_new(o, "candidate",
@@ -47,9 +47,9 @@ json_t *kq_compare_json(const struct kq_cmp *c, bool all)
 	const struct kq_runset *rs = c->rs;
 	json_t *runs = json_array(), *cands = json_array();
 	for (size_t r = 0; r < rs->n; r++)
-		json_array_append_new(runs, json_pack("{s:s,s:s,s:s}", "label", rs->runs[r].label,
-						      "path", rs->runs[r].path, "environment",
-						      rs->runs[r].env));
+		json_array_append_new(runs,
+				      json_pack("{s:s,s:s,s:s}", "label", rs->runs[r].label, "path",
+						rs->runs[r].path, "environment", rs->runs[r].env));
 	for (size_t r = 1; r < rs->n; r++) {
 		json_t *metrics = json_array();
 		for (size_t i = 0; i < c->nrows; i++) {
@@ -69,12 +69,12 @@ json_t *kq_compare_json(const struct kq_cmp *c, bool all)
 	for (size_t g = 0; g < c->opts.nglobs; g++)
 		json_array_append_new(globs, json_string(c->opts.globs[g]));
 	size_t reg = kq_compare_regressions(c), miss = kq_compare_missing_failures(c);
-	return json_pack(
-	    "{s:o,s:{s:f,s:f,s:f,s:b,s:o,s:I,s:I},s:O,s:O,s:o,s:{s:b,s:I,s:I}}", "runs", runs,
-	    "options", "threshold_pct", c->opts.threshold_pct, "min_effect_pct",
-	    c->opts.min_effect_pct, "fdr", c->opts.fdr, "allow_missing", c->opts.allow_missing,
-	    "metric_globs", globs, "resamples", (json_int_t)c->opts.resamples, "seed",
-	    (json_int_t)c->opts.seed, "host_differences", c->host_diff, "test_status_changes",
-	    c->status_diff, "candidates", cands, "verdict", "pass", !reg && !miss, "regressions",
-	    (json_int_t)reg, "missing_tests", (json_int_t)miss);
+	return json_pack("{s:o,s:{s:f,s:f,s:f,s:b,s:o,s:I,s:I},s:O,s:O,s:o,s:{s:b,s:I,s:I}}",
+			 "runs", runs, "options", "threshold_pct", c->opts.threshold_pct,
+			 "min_effect_pct", c->opts.min_effect_pct, "fdr", c->opts.fdr,
+			 "allow_missing", c->opts.allow_missing, "metric_globs", globs, "resamples",
+			 (json_int_t)c->opts.resamples, "seed", (json_int_t)c->opts.seed,
+			 "host_differences", c->host_diff, "test_status_changes", c->status_diff,
+			 "candidates", cands, "verdict", "pass", !reg && !miss, "regressions",
+			 (json_int_t)reg, "missing_tests", (json_int_t)miss);
 }
