@@ -443,9 +443,15 @@ static int fill_rows(struct kq_cmp *c, json_t *order, char *err, size_t errlen)
 	const struct kq_runset *rs = c->rs;
 	size_t n = json_array_size(order);
 	c->rows = calloc(n ? n : 1, sizeof(*c->rows));
-	if (!c->rows)
+	c->sides = calloc((n ? n : 1) * rs->n, sizeof(*c->sides));
+	c->deltas = calloc((n ? n : 1) * rs->n, sizeof(*c->deltas));
+	if (!c->rows || !c->sides || !c->deltas)
 		goto oom;
 	c->nrows = n;
+	for (size_t i = 0; i < n; i++) {
+		c->rows[i].side = c->sides + i * rs->n;
+		c->rows[i].d = c->deltas + i * rs->n;
+	}
 	c->glob_hits = calloc(c->opts.nglobs + 1, sizeof(*c->glob_hits));
 	c->glob_gates = calloc(c->opts.nglobs + 1, sizeof(*c->glob_gates));
 	if (!c->glob_hits || !c->glob_gates)
@@ -565,6 +571,10 @@ void kq_compare_free(struct kq_cmp *c)
 	for (size_t i = 0; i < c->nrows; i++)
 		free(c->rows[i].labels);
 	free(c->rows);
+	free(c->sides);
+	free(c->deltas);
+	c->sides = NULL;
+	c->deltas = NULL;
 	kq_pools_free(&c->pools);
 	json_decref(c->host_diff);
 	json_decref(c->status_diff);

@@ -87,8 +87,11 @@ struct kq_cmp_row {
 	char *labels;			  /* "k=v, k=v" without kq_measurement_labels (pooled) */
 	enum kq_better dir;
 	bool gated; /* has a direction and matches --metric (when given) */
-	struct kq_cmp_side side[KQ_MAX_RUNS];
-	struct kq_cmp_delta d[KQ_MAX_RUNS]; /* d[0] unused */
+	/* one per run, into the comparison's arrays: sized by the runs given,
+	 * not KQ_MAX_RUNS (3.5 KB a row of mostly unused slots was 2 GB at
+	 * 100,000 tests) */
+	struct kq_cmp_side *side;
+	struct kq_cmp_delta *d; /* d[0] unused */
 };
 
 struct kq_cmp_counts {
@@ -102,6 +105,8 @@ struct kq_cmp {
 	struct kq_cmp_opts opts;
 	struct kq_cmp_row *rows;
 	size_t nrows;
+	struct kq_cmp_side *sides;		  /* nrows x runs, behind rows[i].side */
+	struct kq_cmp_delta *deltas;		  /* nrows x runs, behind rows[i].d */
 	struct kq_cmp_counts counts[KQ_MAX_RUNS]; /* per candidate, [0] unused */
 	json_t *host_diff;   /* [[field, value in A, value in B, ...], ...]; null where absent */
 	json_t *status_diff; /* [[test, status in A, status in B, ...], ...] */
