@@ -2,6 +2,8 @@
 # `make bench`: runs ci/bench.conf five times over (in the emulated KVM host
 # when /dev/kvm is absent), then judges the targets in bench.md beside
 # results.json. Targets hold for real KVM; elsewhere the verdict is informative.
+# Then times `kvmqual compare` on two generated 100,000-test runs
+# (ci/bench-compare.sh: time and peak memory into bench.md and compare-bench.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -26,6 +28,7 @@ if [ -f "$mem/results.json" ]; then
 else
 	printf '\n## Memory\n\nnot measured: no results in %s\n' "$mem" >>"$out/bench.md"
 fi
+ci/bench-compare.sh "$out" >>"$out/bench.md" || rc=$?
 cat "$out/bench.md"
 echo "bench: results in $out" >&2
 exit $rc

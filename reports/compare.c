@@ -16,7 +16,8 @@ void kq_cmp_opts_default(struct kq_cmp_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->threshold_pct = KQ_CMP_DEFAULT_THRESHOLD;
-	o->alpha = KQ_CMP_DEFAULT_ALPHA;
+	o->min_effect_pct = KQ_CMP_DEFAULT_MIN_EFFECT;
+	o->fdr = KQ_CMP_DEFAULT_FDR;
 	o->resamples = KQ_CMP_DEFAULT_RESAMPLES;
 	o->seed = KQ_CMP_DEFAULT_SEED;
 }
@@ -54,6 +55,28 @@ bool kq_cmp_glob_match(const char *glob, const char *test, const char *metric)
 	bool m = fnmatch(glob, full, 0) == 0;
 	free(full);
 	return m;
+}
+
+bool kq_cmp_glob_valid(const char *glob)
+{
+	for (const char *p = glob; *p; p++) {
+		if (*p == '\\') {
+			if (!*++p)
+				return false; /* a trailing backslash escapes nothing */
+		} else if (*p == '[') {
+			const char *q = p + 1;
+			if (*q == '!' || *q == '^')
+				q++;
+			if (*q == ']')
+				q++; /* a leading ']' is a member */
+			while (*q && *q != ']')
+				q++;
+			if (!*q)
+				return false;
+			p = q;
+		}
+	}
+	return true;
 }
 
 enum kq_verdict kq_cmp_decide(enum kq_better dir, double delta_pct, bool significant,
@@ -248,22 +271,65 @@ static int compare_row(const struct kq_cmp *c, struct kq_cmp_row *row, size_t ca
 		d->delta_pct = d->diff / fabs(a->center) * 100.0;
 	else
 		d->delta_pct = d->diff == 0 ? 0 : copysign(INFINITY, d->diff);
-	bool significant = true;
+	d->p_adj = NAN;
 	if (a->n >= 1 && b->n >= 1) {
 		if (kq_mann_whitney(a->samples, a->n, b->samples, b->n, &d->mw) != 0)
 			return -1;
 		d->has_test = true;
-		significant = d->mw.p < c->opts.alpha;
-		if (kq_bootstrap_median_diff(a->samples, a->n, b->samples, b->n, c->opts.resamples,
-					     KQ_CMP_CI_LEVEL, c->opts.seed, &d->ci_lo,
-					     &d->ci_hi) != 0)
-			return -1;
-		d->has_ci = true;
 	}
 	/* Unreplicated values gate only when asked for by name (--metric). */
 	d->gated = row->gated && (d->has_test || c->opts.nglobs > 0);
-	d->verdict = kq_cmp_decide(row->dir, d->delta_pct, significant, c->opts.threshold_pct);
 	return 0;
+}
+
+int kq_compare_ci(const struct kq_cmp *c, const struct kq_cmp_row *row, size_t cand,
+		  struct kq_cmp_delta *d)
+{
+	const struct kq_cmp_side *a = &row->side[0], *b = &row->side[cand];
+	if (!a->present || !b->present || !a->n || !b->n)
+		return 0;
+	if (kq_bootstrap_median_diff(a->samples, a->n, b->samples, b->n, c->opts.resamples,
+				     KQ_CMP_CI_LEVEL, c->opts.seed, &d->ci_lo, &d->ci_hi) != 0)
+		return -1;
+	d->has_ci = true;
+	return 0;
+}
+
+/* Adjusts the p of every tested metric of candidate CAND for their number,
+ * then decides: significant when the adjusted p is below the rate. */
+static int decide_all(struct kq_cmp *c, size_t cand)
+{
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < c->nrows; i++)
+		n += c->rows[i].d[cand].has_test;
+	double *p = malloc((n ? n : 1) * sizeof(*p)), *q = malloc((n ? n : 1) * sizeof(*q));
+	int rc = -1;
+	if (!p || !q)
+		goto out;
+	for (size_t i = 0; i < c->nrows; i++)
+		if (c->rows[i].d[cand].has_test)
+			p[k++] = c->rows[i].d[cand].mw.p;
+	if (kq_bh_adjust(p, n, q) != 0)
+		goto out;
+	k = 0;
+	double floor_pct = fmax(c->opts.threshold_pct, c->opts.min_effect_pct);
+	for (size_t i = 0; i < c->nrows; i++) {
+		struct kq_cmp_row *row = &c->rows[i];
+		struct kq_cmp_delta *d = &row->d[cand];
+		if (!row->side[0].present || !row->side[cand].present)
+			continue;
+		bool significant = true;
+		if (d->has_test) {
+			d->p_adj = q[k++];
+			significant = d->p_adj < c->opts.fdr;
+		}
+		d->verdict = kq_cmp_decide(row->dir, d->delta_pct, significant, floor_pct);
+	}
+	rc = 0;
+out:
+	free(p);
+	free(q);
+	return rc;
 }
 
 static void count_row(struct kq_cmp *c, const struct kq_cmp_row *row, size_t cand)
@@ -272,6 +338,10 @@ static void count_row(struct kq_cmp *c, const struct kq_cmp_row *row, size_t can
 	struct kq_cmp_counts *cnt = &c->counts[cand];
 	if (!row->side[0].present && !row->side[cand].present)
 		return;
+	if (row->side[0].present && row->side[cand].present) {
+		cnt->compared++;
+		cnt->tested += d->has_test;
+	}
 	switch (d->verdict) {
 	case KQ_V_SAME:
 		cnt->same++;
@@ -296,11 +366,12 @@ static void count_row(struct kq_cmp *c, const struct kq_cmp_row *row, size_t can
 	}
 }
 
-/* The tests and bootstraps of every row, spread over threads: each metric
- * restarts the generator from the seed, so the result does not depend on
- * the order or the number of threads. */
+/* The tests (or the bootstraps) of every row, spread over threads: each
+ * metric restarts the generator from the seed, so the result does not depend
+ * on the order or the number of threads. */
 struct worker {
 	struct kq_cmp *c;
+	bool cis;     /* bootstrap intervals, not the tests */
 	size_t *next; /* shared row counter */
 	pthread_mutex_t *lock;
 	int rc;
@@ -315,14 +386,16 @@ static void *work(void *arg)
 		pthread_mutex_unlock(w->lock);
 		if (i >= w->c->nrows)
 			break;
+		struct kq_cmp_row *row = &w->c->rows[i];
 		for (size_t r = 1; r < w->c->rs->n; r++)
-			if (compare_row(w->c, &w->c->rows[i], r) != 0)
+			if ((w->cis ? kq_compare_ci(w->c, row, r, &row->d[r])
+				    : compare_row(w->c, row, r)) != 0)
 				w->rc = -1;
 	}
 	return NULL;
 }
 
-static int compare_rows(struct kq_cmp *c)
+static int over_threads(struct kq_cmp *c, bool cis)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nthreads = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
@@ -334,20 +407,35 @@ static int compare_rows(struct kq_cmp *c)
 	size_t next = 0, started = 0;
 	int rc = 0;
 	for (size_t t = 1; t < nthreads; t++) {
-		w[started + 1] = (struct worker){.c = c, .next = &next, .lock = &lock};
+		w[started + 1] = (struct worker){.c = c, .cis = cis, .next = &next, .lock = &lock};
 		if (pthread_create(&tids[started + 1], NULL, work, &w[started + 1]) == 0)
 			started++;
 	}
-	w[0] = (struct worker){.c = c, .next = &next, .lock = &lock};
+	w[0] = (struct worker){.c = c, .cis = cis, .next = &next, .lock = &lock};
 	work(&w[0]); /* this thread works too (and alone if none started) */
 	for (size_t t = 1; t <= started; t++)
 		pthread_join(tids[t], NULL);
 	for (size_t t = 0; t <= started; t++)
 		rc |= w[t].rc;
+	return rc;
+}
+
+int kq_compare_all_cis(struct kq_cmp *c)
+{
+	return over_threads(c, true);
+}
+
+static int compare_rows(struct kq_cmp *c)
+{
+	if (over_threads(c, false) != 0)
+		return -1;
+	for (size_t r = 1; r < c->rs->n; r++)
+		if (decide_all(c, r) != 0)
+			return -1;
 	for (size_t i = 0; i < c->nrows; i++)
 		for (size_t r = 1; r < c->rs->n; r++)
 			count_row(c, &c->rows[i], r);
-	return rc;
+	return 0;
 }
 
 static int fill_rows(struct kq_cmp *c, json_t *order, char *err, size_t errlen)
@@ -355,9 +443,19 @@ static int fill_rows(struct kq_cmp *c, json_t *order, char *err, size_t errlen)
 	const struct kq_runset *rs = c->rs;
 	size_t n = json_array_size(order);
 	c->rows = calloc(n ? n : 1, sizeof(*c->rows));
-	if (!c->rows)
+	c->sides = calloc((n ? n : 1) * rs->n, sizeof(*c->sides));
+	c->deltas = calloc((n ? n : 1) * rs->n, sizeof(*c->deltas));
+	if (!c->rows || !c->sides || !c->deltas)
 		goto oom;
 	c->nrows = n;
+	for (size_t i = 0; i < n; i++) {
+		c->rows[i].side = c->sides + i * rs->n;
+		c->rows[i].d = c->deltas + i * rs->n;
+	}
+	c->glob_hits = calloc(c->opts.nglobs + 1, sizeof(*c->glob_hits));
+	c->glob_gates = calloc(c->opts.nglobs + 1, sizeof(*c->glob_gates));
+	if (!c->glob_hits || !c->glob_gates)
+		goto oom;
 	for (size_t i = 0; i < n; i++) {
 		struct kq_cmp_row *row = &c->rows[i];
 		const char *key = json_string_value(json_array_get(order, i));
@@ -386,11 +484,15 @@ static int fill_rows(struct kq_cmp *c, json_t *order, char *err, size_t errlen)
 			goto oom;
 		row->dir = kq_metric_direction(first->metric);
 		row->gated = row->dir != KQ_NO_DIRECTION;
-		if (row->gated && c->opts.nglobs) {
-			row->gated = false;
+		if (c->opts.nglobs) {
+			bool picked = false;
 			for (size_t g = 0; g < c->opts.nglobs; g++)
-				if (kq_cmp_glob_match(c->opts.globs[g], row->test, row->metric))
-					row->gated = true;
+				if (kq_cmp_glob_match(c->opts.globs[g], row->test, row->metric)) {
+					picked = true;
+					c->glob_hits[g]++;
+					c->glob_gates[g] += row->gated;
+				}
+			row->gated = row->gated && picked;
 		}
 	}
 	if (compare_rows(c) != 0)
@@ -399,6 +501,31 @@ static int fill_rows(struct kq_cmp *c, json_t *order, char *err, size_t errlen)
 oom:
 	snprintf(err, errlen, "compare: out of memory");
 	return -1;
+}
+
+/* The names of A's tests each candidate lacks (a skipped or failed test is
+ * there: its status change is listed on its own). */
+static void missing_tests(struct kq_cmp *c)
+{
+	const struct kq_runset *rs = c->rs;
+	json_t *base = json_object_get(rs->runs[0].root, "tests"), *t;
+	size_t i;
+	for (size_t r = 1; r < rs->n; r++) {
+		json_t *have = json_object(), *u;
+		size_t j;
+		json_array_foreach(json_object_get(rs->runs[r].root, "tests"), j, u)
+		{
+			json_object_set_new(have, kq_jstr(u, "name", ""), json_true());
+		}
+		c->missing_tests[r] = json_array();
+		json_array_foreach(base, i, t)
+		{
+			const char *n = kq_jstr(t, "name", "");
+			if (!json_object_get(have, n))
+				json_array_append_new(c->missing_tests[r], json_string(n));
+		}
+		json_decref(have);
+	}
 }
 
 int kq_compare_build(const struct kq_runset *rs, const struct kq_cmp_opts *o, struct kq_cmp *out,
@@ -433,6 +560,7 @@ int kq_compare_build(const struct kq_runset *rs, const struct kq_cmp_opts *o, st
 	json_decref(b.order);
 	out->host_diff = host_diff(rs);
 	out->status_diff = status_diff(rs);
+	missing_tests(out);
 	if (rc)
 		kq_compare_free(out);
 	return rc;
@@ -443,9 +571,20 @@ void kq_compare_free(struct kq_cmp *c)
 	for (size_t i = 0; i < c->nrows; i++)
 		free(c->rows[i].labels);
 	free(c->rows);
+	free(c->sides);
+	free(c->deltas);
+	c->sides = NULL;
+	c->deltas = NULL;
 	kq_pools_free(&c->pools);
 	json_decref(c->host_diff);
 	json_decref(c->status_diff);
+	for (size_t r = 0; r < KQ_MAX_RUNS; r++) {
+		json_decref(c->missing_tests[r]);
+		c->missing_tests[r] = NULL;
+	}
+	free(c->glob_hits);
+	free(c->glob_gates);
+	c->glob_hits = c->glob_gates = NULL;
 	c->rows = NULL;
 	c->nrows = 0;
 	c->host_diff = c->status_diff = NULL;
@@ -457,4 +596,46 @@ size_t kq_compare_regressions(const struct kq_cmp *c)
 	for (size_t r = 1; r < (c->rs ? c->rs->n : 0); r++)
 		n += c->counts[r].worse_gated;
 	return n;
+}
+
+size_t kq_compare_missing_failures(const struct kq_cmp *c)
+{
+	size_t n = 0;
+	if (c->opts.allow_missing)
+		return 0;
+	for (size_t r = 1; r < (c->rs ? c->rs->n : 0); r++)
+		n += json_array_size(c->missing_tests[r]);
+	return n;
+}
+
+const char *kq_compare_empty(const struct kq_cmp *c, char *err, size_t errlen)
+{
+	for (size_t r = 1; r < c->rs->n; r++)
+		if (!c->counts[r].compared) {
+			snprintf(err, errlen,
+				 "nothing to compare: %s (%s) and %s (%s) share no metric "
+				 "(%zu metrics in A; %zu tests in %s)",
+				 c->rs->runs[0].label, c->rs->runs[0].path, c->rs->runs[r].label,
+				 c->rs->runs[r].path, c->counts[r].missing,
+				 json_array_size(json_object_get(c->rs->runs[r].root, "tests")),
+				 c->rs->runs[r].label);
+			return err;
+		}
+	for (size_t g = 0; g < c->opts.nglobs; g++)
+		if (!c->glob_gates[g]) {
+			if (c->glob_hits[g])
+				snprintf(err, errlen,
+					 "--metric '%s' matches %zu metric%s, none with a "
+					 "direction (a time, cycles, ratio or rate): it gates "
+					 "nothing",
+					 c->opts.globs[g], c->glob_hits[g],
+					 c->glob_hits[g] == 1 ? "" : "s");
+			else
+				snprintf(err, errlen,
+					 "--metric '%s' matches no metric (tried on METRIC "
+					 "and TEST/METRIC over %zu metrics)",
+					 c->opts.globs[g], c->nrows);
+			return err;
+		}
+	return NULL;
 }

@@ -2,8 +2,10 @@
  * baseline and each later run a candidate. Per metric and candidate: the
  * change of the median (or value) in percent, a bootstrap 95% confidence
  * interval of the difference of medians, a Mann-Whitney U test on the
- * samples, and a verdict (better, worse, same) from a threshold and a
- * significance level. Host differences and test status changes come along. */
+ * samples, its p adjusted for the number of metrics (Benjamini-Hochberg),
+ * and a verdict (better, worse, same) from a threshold, a minimum effect and
+ * a false discovery rate. Host differences, test status changes and tests
+ * missing from a candidate come along. */
 #ifndef KQ_REPORTS_COMPARE_H
 #define KQ_REPORTS_COMPARE_H
 
@@ -13,11 +15,12 @@
 #include "reports/inference.h"
 #include "reports/runset.h"
 
-#define KQ_CMP_DEFAULT_THRESHOLD 5.0
-#define KQ_CMP_DEFAULT_ALPHA	 0.05
-#define KQ_CMP_DEFAULT_RESAMPLES 2000
-#define KQ_CMP_DEFAULT_SEED	 1
-#define KQ_CMP_CI_LEVEL		 0.95
+#define KQ_CMP_DEFAULT_THRESHOLD  5.0
+#define KQ_CMP_DEFAULT_FDR	  0.05
+#define KQ_CMP_DEFAULT_MIN_EFFECT 1.0
+#define KQ_CMP_DEFAULT_RESAMPLES  2000
+#define KQ_CMP_DEFAULT_SEED	  1
+#define KQ_CMP_CI_LEVEL		  0.95
 
 enum kq_better { KQ_LOWER_BETTER, KQ_HIGHER_BETTER, KQ_NO_DIRECTION };
 
@@ -39,10 +42,14 @@ const char *kq_verdict_name(enum kq_verdict v);
 /* Gating: a metric's "worse" fails the comparison (exit 1) when the metric
  * has a direction and, without --metric, has samples on both sides (then the
  * Mann-Whitney test backs the verdict); with --metric GLOB, every metric with
- * a direction whose name matches is gated, values without samples included. */
+ * a direction whose name matches is gated, values without samples included.
+ * A test of the baseline that a candidate lacks fails it too, unless
+ * allow_missing. */
 struct kq_cmp_opts {
 	double threshold_pct;	  /* a change smaller than this is "same" */
-	double alpha;		  /* significance level of the Mann-Whitney test */
+	double min_effect_pct;	  /* ...and never smaller than this floor */
+	double fdr;		  /* false discovery rate over one candidate's tests */
+	bool allow_missing;	  /* tests missing from a candidate do not fail it */
 	const char *const *globs; /* gate only metrics matching one of these... */
 	size_t nglobs;		  /* ...none: gate every metric with a direction */
 	unsigned resamples;	  /* bootstrap resamples */
@@ -52,6 +59,9 @@ struct kq_cmp_opts {
 void kq_cmp_opts_default(struct kq_cmp_opts *o);
 /* Does GLOB (fnmatch) pick the metric? Matched against "METRIC" and "TEST/METRIC". */
 bool kq_cmp_glob_match(const char *glob, const char *test, const char *metric);
+/* Is GLOB a well-formed pattern (every '[' closed, no trailing '\')?
+ * fnmatch reads a broken one as literal text, which matches nothing. */
+bool kq_cmp_glob_valid(const char *glob);
 
 struct kq_cmp_side {
 	bool present;
@@ -68,6 +78,7 @@ struct kq_cmp_delta {
 	bool has_test;	     /* false: no samples on one side, threshold alone decided */
 	bool gated;	     /* a "worse" here fails the comparison */
 	struct kq_mwu mw;
+	double p_adj; /* mw.p adjusted over the candidate's tests (Benjamini-Hochberg) */
 	enum kq_verdict verdict;
 };
 
@@ -76,12 +87,17 @@ struct kq_cmp_row {
 	char *labels;			  /* "k=v, k=v" without kq_measurement_labels (pooled) */
 	enum kq_better dir;
 	bool gated; /* has a direction and matches --metric (when given) */
-	struct kq_cmp_side side[KQ_MAX_RUNS];
-	struct kq_cmp_delta d[KQ_MAX_RUNS]; /* d[0] unused */
+	/* one per run, into the comparison's arrays: sized by the runs given,
+	 * not KQ_MAX_RUNS (3.5 KB a row of mostly unused slots was 2 GB at
+	 * 100,000 tests) */
+	struct kq_cmp_side *side;
+	struct kq_cmp_delta *d; /* d[0] unused */
 };
 
 struct kq_cmp_counts {
 	size_t same, better, worse, changed, missing, added, worse_gated;
+	size_t compared; /* metrics present on both sides */
+	size_t tested;	 /* ...with samples on both: the family the FDR is over */
 };
 
 struct kq_cmp {
@@ -89,9 +105,14 @@ struct kq_cmp {
 	struct kq_cmp_opts opts;
 	struct kq_cmp_row *rows;
 	size_t nrows;
+	struct kq_cmp_side *sides;		  /* nrows x runs, behind rows[i].side */
+	struct kq_cmp_delta *deltas;		  /* nrows x runs, behind rows[i].d */
 	struct kq_cmp_counts counts[KQ_MAX_RUNS]; /* per candidate, [0] unused */
 	json_t *host_diff;   /* [[field, value in A, value in B, ...], ...]; null where absent */
 	json_t *status_diff; /* [[test, status in A, status in B, ...], ...] */
+	json_t *missing_tests[KQ_MAX_RUNS]; /* names of A's tests a candidate lacks */
+	size_t *glob_gates;		    /* per glob: metrics with a direction it picks */
+	size_t *glob_hits;		    /* per glob: metrics it matches at all */
 	struct kq_pools pools;
 };
 
@@ -101,6 +122,18 @@ int kq_compare_build(const struct kq_runset *rs, const struct kq_cmp_opts *o, st
 void kq_compare_free(struct kq_cmp *c);
 /* Gated metrics that got worse, over every candidate. */
 size_t kq_compare_regressions(const struct kq_cmp *c);
+/* Tests of A missing from the candidates, over every candidate, that fail
+ * the comparison (0 with allow_missing). */
+size_t kq_compare_missing_failures(const struct kq_cmp *c);
+/* Why the comparison judged nothing, or NULL: a candidate sharing no metric
+ * with A, or a --metric glob that picks no gated metric (into ERR). */
+const char *kq_compare_empty(const struct kq_cmp *c, char *err, size_t errlen);
+/* The bootstrap intervals of every tested metric, over threads (the outputs
+ * compute the ones they show on their own; the full page shows them all). */
+int kq_compare_all_cis(struct kq_cmp *c);
+/* One interval into d (has_ci set): returns 0, or -1 (memory). */
+int kq_compare_ci(const struct kq_cmp *c, const struct kq_cmp_row *row, size_t cand,
+		  struct kq_cmp_delta *d);
 
 /* Verdict of one candidate against the baseline from the numbers alone
  * (exposed for tests): DELTA_PCT the change, SIGNIFICANT whether the test
@@ -119,5 +152,8 @@ void kq_compare_html(const struct kq_cmp *c, const struct kq_charts *charts, str
 /* Markdown for CI comments; charts linked as PNG files under PNG_REL (or left out when NULL). */
 void kq_compare_md(const struct kq_cmp *c, const struct kq_charts *charts, const char *png_rel,
 		   struct kq_buf *out);
+/* The comparison as JSON (compare_json.c): options, counts, missing tests
+ * and every metric that is not "same" (ALL: every metric), raw and adjusted p. */
+json_t *kq_compare_json(const struct kq_cmp *c, bool all);
 
 #endif

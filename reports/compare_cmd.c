@@ -1,4 +1,5 @@
-/* kvmqual compare A B [C...] [--threshold PCT] [--alpha A] [--metric GLOB]...
+/* kvmqual compare A B [C...] [--threshold PCT] [--min-effect PCT] [--fdr Q]
+ *                 [--metric GLOB]... [--allow-missing] [--json FILE]
  *                 [--out DIR] [--format html,md] [--seed N] [--resamples N] */
 #include <errno.h>
 #include <getopt.h>
@@ -29,10 +30,17 @@ static void usage(FILE *f, const char *prog)
 		"\n"
 		"  --threshold PCT  a change of the median smaller than PCT %% is \"same\" "
 		"(default %g)\n"
-		"  --alpha A        significance level of the Mann-Whitney test (default %g)\n"
+		"  --min-effect PCT a floor under --threshold: a smaller change is never\n"
+		"                   a regression, whatever the threshold (default %g)\n"
+		"  --fdr Q          false discovery rate over all metrics of a comparison:\n"
+		"                   Benjamini-Hochberg on the Mann-Whitney p (default %g;\n"
+		"                   --alpha is the same option)\n"
 		"  --metric GLOB    gate only metrics whose name or TEST/NAME matches GLOB\n"
 		"                   (repeatable; values without samples gate only this way;\n"
 		"                   default: every metric with a direction and samples)\n"
+		"  --allow-missing  tests of A missing from a later run do not fail it\n"
+		"  --json FILE      also write the comparison as JSON (-: on stdout, instead\n"
+		"                   of the summary)\n"
 		"  --out DIR        write compare.html, compare.md and charts/ into DIR\n"
 		"  --format LIST    html, md or both (default html,md; needs --out)\n"
 		"  --seed N         bootstrap seed (default %d)\n"
@@ -41,16 +49,45 @@ static void usage(FILE *f, const char *prog)
 		"\n"
 		"Lower is better for ns, us, ms, s, cycles and ratio; higher for units ending\n"
 		"in /s; labels.better = lower|higher overrides; other units are never gated.\n"
-		"Exit status: 0 no gated metric regressed, 1 one did, 2 bad usage or input,\n"
-		"4 an output could not be written (--out files or standard output).\n",
-		prog, KQ_CMP_DEFAULT_THRESHOLD, KQ_CMP_DEFAULT_ALPHA, KQ_CMP_DEFAULT_SEED,
-		KQ_CMP_DEFAULT_RESAMPLES);
+		"Exit status: 0 no gated metric regressed, 1 one did or a test of A is\n"
+		"missing, 2 bad usage or input (a --metric that gates nothing, runs that\n"
+		"share no metric), 4 an output could not be written (--out, --json files or\n"
+		"standard output).\n",
+		prog, KQ_CMP_DEFAULT_THRESHOLD, KQ_CMP_DEFAULT_MIN_EFFECT, KQ_CMP_DEFAULT_FDR,
+		KQ_CMP_DEFAULT_SEED, KQ_CMP_DEFAULT_RESAMPLES);
+}
+
+static int write_json(const struct kq_cmp *c, const char *path, const char *prog)
+{
+	json_t *j = kq_compare_json(c, false);
+	char *s = j ? json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+	struct kq_buf b = KQ_BUF_INIT;
+	char err[512];
+	int rc = 0;
+	json_decref(j);
+	if (!s) {
+		fprintf(stderr, "kvmqual %s: --json: out of memory\n", prog);
+		return -1;
+	}
+	kq_buf_puts(&b, s);
+	kq_buf_putc(&b, '\n');
+	free(s);
+	if (kq_cli_write(&b, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+		rc = -1;
+	}
+	kq_buf_free(&b);
+	return rc;
 }
 
 int kq_compare_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"threshold", required_argument, NULL, 't'},
 					     {"alpha", required_argument, NULL, 'a'},
+					     {"fdr", required_argument, NULL, 'a'},
+					     {"min-effect", required_argument, NULL, 'e'},
+					     {"allow-missing", no_argument, NULL, 'M'},
+					     {"json", required_argument, NULL, 'j'},
 					     {"metric", required_argument, NULL, 'm'},
 					     {"out", required_argument, NULL, 'o'},
 					     {"format", required_argument, NULL, 'f'},
@@ -60,7 +97,7 @@ int kq_compare_main(int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const char *prog = argc > 0 ? argv[0] : "compare";
 	struct kq_cmp_opts o;
-	const char *out_dir = NULL;
+	const char *out_dir = NULL, *json_path = NULL;
 	int formats = KQ_FMT_HTML | KQ_FMT_MD, c;
 	bool format_given = false;
 	char err[1024];
@@ -87,13 +124,36 @@ int kq_compare_main(int argc, char **argv)
 			}
 			break;
 		case 'a':
-			if (kq_parse_double(optarg, &o.alpha) < 0 || o.alpha <= 0 || o.alpha >= 1) {
-				fprintf(stderr, "kvmqual %s: --alpha: \"%s\" is not in (0, 1)\n",
+			if (kq_parse_double(optarg, &o.fdr) < 0 || o.fdr <= 0 || o.fdr >= 1) {
+				fprintf(stderr, "kvmqual %s: --fdr: \"%s\" is not in (0, 1)\n",
 					prog, optarg);
 				goto out;
 			}
 			break;
+		case 'e':
+			if (kq_parse_double(optarg, &o.min_effect_pct) < 0 ||
+			    o.min_effect_pct < 0) {
+				fprintf(
+				    stderr,
+				    "kvmqual %s: --min-effect: \"%s\" is not a percentage >= 0\n",
+				    prog, optarg);
+				goto out;
+			}
+			break;
+		case 'M':
+			o.allow_missing = true;
+			break;
+		case 'j':
+			json_path = optarg;
+			break;
 		case 'm':
+			if (!kq_cmp_glob_valid(optarg)) {
+				fprintf(stderr,
+					"kvmqual %s: --metric: \"%s\" is not a valid pattern (an "
+					"unclosed '[' or a trailing '\\')\n",
+					prog, optarg);
+				goto out;
+			}
 			globs[nglobs++] = optarg;
 			break;
 		case 'o':
@@ -163,12 +223,27 @@ int kq_compare_main(int argc, char **argv)
 		kq_runset_free(&rs);
 		goto out;
 	}
-	struct kq_buf text = KQ_BUF_INIT;
-	kq_compare_text(&cmp, &text);
-	fputs(kq_buf_str(&text), stdout);
-	fflush(stdout);
-	kq_buf_free(&text);
-	rc = kq_compare_regressions(&cmp) ? 1 : 0;
+	if (kq_compare_empty(&cmp, err, sizeof(err))) {
+		fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+		kq_compare_free(&cmp);
+		kq_runset_free(&rs);
+		goto out;
+	}
+	if (!json_path || strcmp(json_path, "-") != 0) { /* --json - replaces the text */
+		struct kq_buf text = KQ_BUF_INIT;
+		kq_compare_text(&cmp, &text);
+		fputs(kq_buf_str(&text), stdout);
+		fflush(stdout);
+		kq_buf_free(&text);
+	}
+	rc = kq_compare_regressions(&cmp) || kq_compare_missing_failures(&cmp) ? 1 : 0;
+	if (json_path && write_json(&cmp, json_path, prog) != 0)
+		rc = KQ_EXIT_OUTPUT;
+	if (out_dir && (formats & KQ_FMT_HTML) && kq_compare_all_cis(&cmp) != 0) {
+		fprintf(stderr, "kvmqual %s: out of memory\n", prog);
+		rc = 2;
+		out_dir = NULL;
+	}
 
 	if (out_dir) {
 		char *png_dir = kq_cli_path_join(out_dir, "charts");

@@ -21,20 +21,31 @@ static void pct(struct kq_buf *b, double d)
 		kq_buf_printf(b, "%+.1f%%", d);
 }
 
-static void pval(struct kq_buf *b, const struct kq_cmp_delta *d)
+static void pnum(struct kq_buf *b, double p)
 {
-	if (!d->has_test) {
-		kq_buf_puts(b, "n/a");
-		return;
-	}
-	if (d->mw.p < 1e-4)
-		kq_buf_printf(b, "%.1e", d->mw.p);
+	if (p < 1e-4)
+		kq_buf_printf(b, "%.1e", p);
 	else
-		kq_buf_printf(b, "%.4f", d->mw.p);
+		kq_buf_printf(b, "%.4f", p);
 }
 
-static void ci(struct kq_buf *b, const struct kq_cmp_delta *d)
+/* The raw p; ADJ: the Benjamini-Hochberg adjusted one instead. */
+static void pval(struct kq_buf *b, const struct kq_cmp_delta *d, bool adj)
 {
+	if (!d->has_test)
+		kq_buf_puts(b, "n/a");
+	else
+		pnum(b, adj ? d->p_adj : d->mw.p);
+}
+
+/* The interval of candidate CAND, bootstrapped here when the comparison
+ * left it out (only the rows shown need one). */
+static void ci(struct kq_buf *b, const struct kq_cmp *c, const struct kq_cmp_row *row, size_t cand)
+{
+	struct kq_cmp_delta tmp = row->d[cand];
+	const struct kq_cmp_delta *d = &tmp;
+	if (!tmp.has_ci && tmp.has_test)
+		kq_compare_ci(c, row, cand, &tmp);
 	/* Medians of samples near DBL_MAX overflow: no interval to show. */
 	if (!d->has_ci || isnan(d->ci_lo) || isnan(d->ci_hi)) {
 		kq_buf_puts(b, "n/a");
@@ -62,20 +73,32 @@ static void metric_name(struct kq_buf *b, const struct kq_cmp_row *row)
 		kq_buf_printf(b, " [%s]", row->labels);
 }
 
+static size_t tested_max(const struct kq_cmp *c)
+{
+	size_t n = 0;
+	for (size_t r = 1; r < c->rs->n; r++)
+		if (c->counts[r].tested > n)
+			n = c->counts[r].tested;
+	return n;
+}
+
 static void method(struct kq_buf *b, const struct kq_cmp *c)
 {
 	kq_buf_printf(
 	    b,
-	    "threshold %g%%, alpha %g; per metric the median of the pooled samples (or the "
-	    "value); two-sided Mann-Whitney U test (exact without ties for n <= %d, else "
-	    "the normal approximation with tie and continuity corrections); percentile "
-	    "bootstrap %g%% interval of the difference of medians from %u resamples, "
-	    "xoshiro256** seeded with %llu through splitmix64 and restarted for every "
-	    "metric. A metric is worse when it moves the wrong way by more than the "
-	    "threshold and p < alpha; metrics without samples are judged by the threshold "
-	    "alone and fail the comparison only when picked with --metric.",
-	    c->opts.threshold_pct, c->opts.alpha, KQ_MWU_EXACT_MAX, KQ_CMP_CI_LEVEL * 100,
-	    c->opts.resamples, (unsigned long long)c->opts.seed);
+	    "threshold %g%%, minimum effect %g%%, false discovery rate %g; per metric the "
+	    "median of the pooled samples (or the value); two-sided Mann-Whitney U test "
+	    "(exact without ties for n <= %d, else the normal approximation with tie and "
+	    "continuity corrections), its p adjusted over all %zu tested metrics of the "
+	    "comparison (Benjamini-Hochberg: q); percentile bootstrap %g%% interval of the "
+	    "difference of medians from %u resamples, xoshiro256** seeded with %llu through "
+	    "splitmix64 and restarted for every metric. A metric is worse when it moves the "
+	    "wrong way by more than the threshold and the minimum effect and q < the false "
+	    "discovery rate; metrics without samples are judged by the threshold alone and "
+	    "fail the comparison only when picked with --metric.",
+	    c->opts.threshold_pct, c->opts.min_effect_pct, c->opts.fdr, KQ_MWU_EXACT_MAX,
+	    tested_max(c), KQ_CMP_CI_LEVEL * 100, c->opts.resamples,
+	    (unsigned long long)c->opts.seed);
 }
 
 static const char *run_status(const struct kq_run *r, struct kq_buf *tmp)
@@ -109,6 +132,38 @@ static void counts_line(struct kq_buf *b, const struct kq_cmp_counts *k)
 /* Verdicts in the order a reader wants them: regressions first. */
 static const enum kq_verdict shown[] = {KQ_V_WORSE, KQ_V_BETTER, KQ_V_CHANGED, KQ_V_MISSING,
 					KQ_V_ADDED};
+
+/* "REGRESSION: ..." or "no gated metric regressed", with the missing tests. */
+static void verdict_line(struct kq_buf *b, const struct kq_cmp *c)
+{
+	size_t reg = kq_compare_regressions(c), miss = kq_compare_missing_failures(c);
+	if (reg)
+		kq_buf_printf(b, "REGRESSION: %zu gated metric%s worse", reg, reg == 1 ? "" : "s");
+	if (miss)
+		kq_buf_printf(b, "%sFAIL: %zu test%s of A missing (--allow-missing accepts that)",
+			      reg ? "; " : "", miss, miss == 1 ? "" : "s");
+	if (!reg && !miss)
+		kq_buf_puts(b, "no gated metric regressed");
+}
+
+static void missing_text(struct kq_buf *out, const struct kq_cmp *c, size_t r)
+{
+	json_t *names = c->missing_tests[r], *v;
+	size_t n = json_array_size(names), i;
+	if (!n)
+		return;
+	kq_buf_printf(out, "  tests of A missing from %s (%zu%s):", c->rs->runs[r].label, n,
+		      c->opts.allow_missing ? ", allowed" : ", a failure");
+	json_array_foreach(names, i, v)
+	{
+		if (i == TEXT_MAX_ROWS) {
+			kq_buf_printf(out, " ... and %zu more", n - i);
+			break;
+		}
+		kq_buf_printf(out, " %s", json_string_value(v));
+	}
+	kq_buf_putc(out, '\n');
+}
 
 /* ---- text ------------------------------------------------------------------ */
 
@@ -195,10 +250,12 @@ void kq_compare_text(const struct kq_cmp *c, struct kq_buf *out)
 				pct(out, d->delta_pct);
 				if (d->has_test) {
 					kq_buf_puts(out, "), 95% CI of the median difference ");
-					ci(out, d);
+					ci(out, c, row, r);
 					kq_buf_printf(out, " %s", row->unit);
 					kq_buf_puts(out, ", Mann-Whitney p = ");
-					pval(out, d);
+					pval(out, d, false);
+					kq_buf_puts(out, ", q = ");
+					pval(out, d, true);
 				} else {
 					kq_buf_puts(out, ", no samples: threshold alone");
 					kq_buf_putc(out, ')');
@@ -210,16 +267,14 @@ void kq_compare_text(const struct kq_cmp *c, struct kq_buf *out)
 		}
 		if (listed > TEXT_MAX_ROWS)
 			kq_buf_printf(out, "  ... and %zu more\n", listed - TEXT_MAX_ROWS);
+		missing_text(out, c, r);
 	}
 	kq_buf_puts(out, "method: ");
 	method(out, c);
 	kq_buf_putc(out, '\n');
-	size_t reg = kq_compare_regressions(c);
-	if (reg)
-		kq_buf_printf(out, "verdict: REGRESSION: %zu gated metric%s worse\n", reg,
-			      reg == 1 ? "" : "s");
-	else
-		kq_buf_puts(out, "verdict: no gated metric regressed\n");
+	kq_buf_puts(out, "verdict: ");
+	verdict_line(out, c);
+	kq_buf_putc(out, '\n');
 	kq_buf_free(&tmp);
 }
 
@@ -321,9 +376,11 @@ static void html_row(struct kq_buf *b, const struct kq_cmp *c, const struct kq_c
 		kq_buf_puts(b, "<td class=\"num\">");
 		pct(b, d->delta_pct);
 		kq_buf_puts(b, "</td><td class=\"num\">");
-		ci(b, d);
+		ci(b, c, row, r);
 		kq_buf_puts(b, "</td><td class=\"num\">");
-		pval(b, d);
+		pval(b, d, false);
+		kq_buf_puts(b, "</td><td class=\"num\">");
+		pval(b, d, true);
 		kq_buf_puts(b, "</td><td>");
 		kq_html_badge(b, kq_verdict_name(d->verdict));
 		kq_buf_puts(b, "</td>");
@@ -341,8 +398,8 @@ static void html_table_head(struct kq_buf *b, const struct kq_runset *rs)
 		    b,
 		    "<th class=\"num\">%s median</th><th class=\"num\">%s &Delta;</th><th "
 		    "class=\"num\">%s 95%% CI of &Delta; median</th><th class=\"num\">%s "
-		    "p</th><th>%s verdict</th>",
-		    l, l, l, l, l);
+		    "p</th><th class=\"num\">%s q (adjusted p)</th><th>%s verdict</th>",
+		    l, l, l, l, l, l);
 	}
 	kq_buf_puts(b, "</tr></thead><tbody>\n");
 }
@@ -361,11 +418,14 @@ void kq_compare_html(const struct kq_cmp *c, const struct kq_charts *charts, str
 	kq_buf_xml(out, kq_buf_str(&title));
 	kq_buf_free(&title);
 	kq_buf_puts(out, "</h1>\n");
-	if (reg)
-		kq_buf_printf(out,
-			      "<p class=\"banner\">Regression: %zu gated metric%s worse.</p>\n",
-			      reg, reg == 1 ? "" : "s");
-	else
+	if (reg || kq_compare_missing_failures(c)) {
+		struct kq_buf v = KQ_BUF_INIT;
+		verdict_line(&v, c);
+		kq_buf_puts(out, "<p class=\"banner\">");
+		kq_buf_xml(out, kq_buf_str(&v));
+		kq_buf_puts(out, "</p>\n");
+		kq_buf_free(&v);
+	} else
 		kq_buf_puts(out, "<p class=\"sub\"><b>No gated metric regressed.</b></p>\n");
 	kq_buf_puts(out, "</header>\n");
 	kq_html_emulated_banner(out, rs);
@@ -468,6 +528,9 @@ void kq_compare_md(const struct kq_cmp *c, const struct kq_charts *charts, const
 	if (reg)
 		kq_buf_printf(out, "## kvmqual compare: regression in %zu gated metric%s\n\n", reg,
 			      reg == 1 ? "" : "s");
+	else if (kq_compare_missing_failures(c))
+		kq_buf_printf(out, "## kvmqual compare: %zu tests of A missing\n\n",
+			      kq_compare_missing_failures(c));
 	else
 		kq_buf_puts(out, "## kvmqual compare: no gated metric regressed\n\n");
 	for (size_t r = 0; r < rs->n; r++) {
@@ -539,9 +602,9 @@ void kq_compare_md(const struct kq_cmp *c, const struct kq_charts *charts, const
 					kq_buf_printf(
 					    out,
 					    "| verdict | test | metric | labels | unit | A | %s | "
-					    "change | 95%% CI of Δ median | p |\n"
+					    "change | 95%% CI of Δ median | p | q |\n"
 					    "| --- | --- | --- | --- | --- | ---: | ---: | ---: | "
-					    "---: | ---: |\n",
+					    "---: | ---: | ---: |\n",
 					    rs->runs[r].label);
 				kq_buf_printf(
 				    out, "| %s%s%s | ", d->verdict == KQ_V_WORSE ? "**" : "",
@@ -562,15 +625,31 @@ void kq_compare_md(const struct kq_cmp *c, const struct kq_charts *charts, const
 				kq_buf_puts(out, " | ");
 				pct(out, d->delta_pct);
 				kq_buf_puts(out, " | ");
-				ci(out, d);
+				ci(out, c, row, r);
 				kq_buf_puts(out, " | ");
-				pval(out, d);
+				pval(out, d, false);
+				kq_buf_puts(out, " | ");
+				pval(out, d, true);
 				kq_buf_puts(out, " |\n");
 			}
 		if (all > rows)
 			kq_buf_printf(out, "\n... and %zu more (see compare.html).\n", all - rows);
 		if (!all)
 			kq_buf_puts(out, "No metric changed beyond the threshold.\n");
+		size_t nm = json_array_size(c->missing_tests[r]);
+		if (nm) {
+			kq_buf_printf(
+			    out, "\n**Tests of A missing from %s** (%zu%s): ", rs->runs[r].label,
+			    nm, c->opts.allow_missing ? ", allowed" : ", a failure");
+			for (size_t k = 0; k < nm && k < KQ_MD_MAX_ROWS; k++) {
+				kq_buf_puts(out, k ? ", " : "");
+				kq_buf_md(
+				    out, json_string_value(json_array_get(c->missing_tests[r], k)));
+			}
+			if (nm > KQ_MD_MAX_ROWS)
+				kq_buf_printf(out, " ... and %zu more", nm - KQ_MD_MAX_ROWS);
+			kq_buf_putc(out, '\n');
+		}
 		kq_buf_putc(out, '\n');
 	}
 	if (png_rel && charts->n) {

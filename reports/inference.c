@@ -54,6 +54,13 @@ static int cmp_tagged(const void *pa, const void *pb)
 	return (a->v > b->v) - (a->v < b->v);
 }
 
+static int cmp_by_p(const void *a, const void *b, void *ctx)
+{
+	const double *p = ctx;
+	double x = p[*(const size_t *)a], y = p[*(const size_t *)b];
+	return (x > y) - (x < y);
+}
+
 /* P(U <= u) under H0 for sizes m, n without ties: counts of arrangements by
  * U through the recurrence f(m, n, u) = f(m - 1, n, u - n) + f(m, n - 1, u). */
 static int exact_cdf(size_t m, size_t n, double u, double *cdf_le, double *cdf_ge)
@@ -184,6 +191,60 @@ static double median_from_counts(const double *sorted, const unsigned *counts, s
 	return (v1 + v2) / 2;
 }
 
+/* The k-th smallest of v[0..n) (k < n), v partly reordered: Hoare's
+ * selection, expected O(n), where sorting every metric's resamples made
+ * sorting the largest cost of a comparison. */
+static double select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		double pivot = v[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return v[k];
+	}
+	return v[k];
+}
+
+/* kq_percentile_sorted(sorted v, n, p) without sorting v (no NaN in v). */
+static double percentile_select(double *v, size_t n, double p)
+{
+	if (p <= 0)
+		p = 0;
+	if (p >= 100)
+		p = 100;
+	double h = (double)(n - 1) * p / 100.0;
+	size_t k = (size_t)floor(h);
+	double frac = h - (double)k, x = select_kth(v, n, k);
+	if (k + 1 >= n || frac == 0)
+		return x;
+	/* after the selection everything above index k is >= x: its minimum is next */
+	double y = v[k + 1];
+	for (size_t i = k + 2; i < n; i++)
+		if (v[i] < y)
+			y = v[i];
+	return x + frac * (y - x);
+}
+
 int kq_bootstrap_median_diff(const double *a, size_t na, const double *b, size_t nb, unsigned reps,
 			     double level, uint64_t seed, double *lo, double *hi)
 {
@@ -214,10 +275,13 @@ int kq_bootstrap_median_diff(const double *a, size_t na, const double *b, size_t
 		for (size_t i = 0; i < nb; i++)
 			cb[kq_rng_below(&rng, nb)]++;
 		diffs[r] = median_from_counts(sb, cb, nb) - median_from_counts(sa, ca, na);
+		if (isnan(diffs[r])) { /* medians near the limits of a double overflow */
+			rc = 0;
+			goto out;
+		}
 	}
-	qsort(diffs, reps, sizeof(*diffs), kq_cmp_double);
-	*lo = kq_percentile_sorted(diffs, reps, 100 * (1 - level) / 2);
-	*hi = kq_percentile_sorted(diffs, reps, 100 * (1 + level) / 2);
+	*lo = percentile_select(diffs, reps, 100 * (1 - level) / 2);
+	*hi = percentile_select(diffs, reps, 100 * (1 + level) / 2);
 	rc = 0;
 out:
 	free(sa);
@@ -226,4 +290,24 @@ out:
 	free(ca);
 	free(cb);
 	return rc;
+}
+
+int kq_bh_adjust(const double *p, size_t n, double *q)
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (!idx)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	/* ascending p: an index sort keeps q beside its metric */
+	qsort_r(idx, n, sizeof(*idx), cmp_by_p, (void *)p);
+	double run = 1;
+	for (size_t r = n; r-- > 0;) {
+		double v = p[idx[r]] * (double)n / (double)(r + 1);
+		if (v < run)
+			run = v;
+		q[idx[r]] = run;
+	}
+	free(idx);
+	return 0;
 }

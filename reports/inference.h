@@ -42,9 +42,17 @@ int kq_mann_whitney(const double *a, size_t na, const double *b, size_t nb, stru
  * kq_rng_below from a generator seeded with SEED (the indices point into
  * sorted copies of a and b). Medians as in kq_stats_compute; the bounds are
  * kq_percentile_sorted at 100 (1 - LEVEL) / 2 and 100 (1 + LEVEL) / 2 of the
- * sorted differences.
+ * sorted differences. Both bounds are NaN when a difference is (medians
+ * near the limits of a double overflow).
  * Returns 0, or -1 when a sample is empty or memory runs out. */
 int kq_bootstrap_median_diff(const double *a, size_t na, const double *b, size_t nb, unsigned reps,
 			     double level, uint64_t seed, double *lo, double *hi);
+
+/* Benjamini-Hochberg adjusted p-values ("q-values") of n tests:
+ *   q(i) = min over ranks r >= rank(i) of p(r) n / r, at most 1,
+ * with the p sorted ascending. Rejecting every q < Q keeps the expected
+ * share of false discoveries among the discoveries at or below Q
+ * (independent or positively dependent tests). Returns 0, or -1 (memory). */
+int kq_bh_adjust(const double *p, size_t n, double *q);
 
 #endif

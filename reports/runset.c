@@ -165,7 +165,8 @@ static int append_samples(struct kq_pool *pl, const json_t *metric)
 	if (!cnt)
 		return 0;
 	if (pl->n + cnt > pl->cap) {
-		size_t cap = pl->cap ? pl->cap : 16;
+		/* the first member exactly (most pools have one), then doubling */
+		size_t cap = pl->cap ? pl->cap : cnt;
 		while (cap < pl->n + cnt)
 			cap *= 2;
 		double *d = realloc(pl->samples, cap * sizeof(*d));

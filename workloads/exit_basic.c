@@ -42,41 +42,6 @@ static const struct kq_param_spec pio_params[] = {
     {NULL, 0, NULL},
 };
 
-void kq_add_reference(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res,
-		      enum kq_reference_kind kind, const char *metric, const char *ref_name)
-{
-	static struct kq_reference ref;
-	char err[256];
-	if (kq_reference_run(kind, kq_test_time_goal_ms(t, o), &ref, err, sizeof(err)) < 0) {
-		kq_result_set_status(res, KQ_FAIL, "%s", err);
-		return;
-	}
-	json_t *rm = kq_add_cycle_samples(res, ref_name, ref.totals, ref.n, ref.batch, ref.tsc_khz,
-					  ref_name, "userspace");
-	char ns_name[96];
-	snprintf(ns_name, sizeof(ns_name), "%s.ns", ref_name);
-	json_object_set_new(json_object_get(rm, "labels"), "reference", json_true());
-	json_object_set_new(json_object_get(kq_result_find_metric(res, ns_name), "labels"),
-			    "reference", json_true());
-	json_t *mm = kq_result_find_metric(res, metric);
-	double ours = kq_metric_median(mm), base = kq_metric_median(rm);
-	if (mm && base > 0) {
-		json_t *r = kq_result_add_value(res, "ratio_vs_reference", "ratio", ours / base);
-		json_object_set(json_object_get(r, "labels"), "kind",
-				json_object_get(json_object_get(mm, "labels"), "kind"));
-	}
-}
-
-void kq_exit_add_reference(struct kq_exit_ctx *c, enum kq_reference_kind ref)
-{
-	char metric[64], ref_name[64];
-	if (kq_result_status(c->res) != KQ_PASS || !kq_test_param_bool(c->t, "reference", true))
-		return;
-	snprintf(metric, sizeof(metric), "%s.cycles", c->k->kind);
-	snprintf(ref_name, sizeof(ref_name), "reference.%s", c->k->kind);
-	kq_add_reference(c->t, c->o, c->res, ref, metric, ref_name);
-}
-
 static void pio_user_finish(struct kq_exit_ctx *c, bool ran)
 {
 	if (ran)

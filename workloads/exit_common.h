@@ -91,7 +91,12 @@ int kq_exit_want_tsc_deadline(struct kq_exit_ctx *c, struct kq_guest_run *g);
 int kq_exit_set_cr4(struct kq_exit_ctx *c, struct kq_guest_run *g, uint64_t bits);
 
 /* When the kind passed and its `reference` parameter is not off: runs the
- * bare KVM_RUN loop and adds "reference.<kind>" and ratio_vs_reference. */
+ * kind's guest again and the bare KVM_RUN loop, interleaved in KQ_REF_ROUNDS
+ * rounds (A B B A ...), and adds "reference.<kind>.cycles/.ns" and
+ * "interleaved.<kind>.cycles" (each side's pooled samples),
+ * "ratio_vs_reference.rounds" (each round's ratio of medians) and the values
+ * ratio_vs_reference (their geometric mean) with ".ci95_low"/".ci95_high"
+ * (workloads/exit_reference.c). A failing round fails the test. */
 void kq_exit_add_reference(struct kq_exit_ctx *c, enum kq_reference_kind ref);
 /* Registers the discarding device behind KQ_PIO_BENCH_PORT (pio-user). */
 int kq_exit_pio_user_setup(struct kq_exit_ctx *c, struct kq_guest_run *g);

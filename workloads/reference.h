@@ -20,13 +20,14 @@ struct kq_reference {
 int kq_reference_run(enum kq_reference_kind kind, double goal_ms, struct kq_reference *out,
 		     char *err, size_t errlen);
 
-struct kq_test;
-struct kq_run_opts;
-struct kq_result;
-/* Runs the loop in the calling test's process and adds its samples as
- * "<ref_name>.cycles/.ns" and "ratio_vs_reference" = median(metric) / median
- * of the reference; a failing loop fails the test. */
-void kq_add_reference(const struct kq_test *t, const struct kq_run_opts *o, struct kq_result *res,
-		      enum kq_reference_kind kind, const char *metric, const char *ref_name);
+/* Rounds of the interleaved comparison (workloads/exit_reference.c). */
+#define KQ_REF_ROUNDS 8
+
+/* Two-sided 95% quantile of Student's t with DF degrees of freedom (a table
+ * to 30, 1.96 beyond; NaN for 0). */
+double kq_t975(size_t df);
+/* Geometric mean of N > 1 positive ratios and its 95% Student t interval
+ * (on their logarithms). Returns 0, or -1 (too few, or one not positive). */
+int kq_ratio_ci(const double *ratios, size_t n, double *gmean, double *lo, double *hi);
 
 #endif

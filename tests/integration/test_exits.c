@@ -6,6 +6,7 @@
  * exit counts for the kinds our VMM handles, none for those KVM handles, KVM's
  * counters where it keeps one. Needs /dev/kvm; without it, one SKIP. */
 #include "tests/tap.h"
+#include "workloads/reference.h"
 #include "probes/probe.h"
 #include "core/tap.h"
 #include "runner/conf.h"
@@ -156,6 +157,18 @@ static void check_samples(const struct kq_test *t, json_t *res)
 		json_t *r = find_metric(res, "ratio_vs_reference");
 		double v = json_number_value(json_object_get(r, "value"));
 		ok(r && v > 0, "%s: ratio to the bare reference loop (%.3f)", t->name, v);
+		json_t *rounds = find_metric(res, "ratio_vs_reference.rounds");
+		double lo = json_number_value(json_object_get(
+			   find_metric(res, "ratio_vs_reference.ci95_low"), "value")),
+		       hi = json_number_value(json_object_get(
+			   find_metric(res, "ratio_vs_reference.ci95_high"), "value"));
+		ok(json_array_size(json_object_get(rounds, "samples")) == KQ_REF_ROUNDS,
+		   "%s: %d interleaved rounds, each with its ratio", t->name, KQ_REF_ROUNDS);
+		ok(lo > 0 && lo <= v && v <= hi, "%s: the ratio within its interval [%.3f, %.3f]",
+		   t->name, lo, hi);
+		ok(find_metric(res, "reference.pio-user.ns") ||
+		       find_metric(res, "reference.mmio-user.ns"),
+		   "%s: the bare loop's pooled samples", t->name);
 	}
 	if (strcmp(kind, "ipi-halted") == 0) {
 		/* vCPU 1 is the one that halts: its own counter, or emulation. */

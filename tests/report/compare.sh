@@ -30,8 +30,8 @@ ok $? "planted regression: nothing else is worse"
 diag <"$TMP/other"
 has "$TMP/out" "  worse   exit.cpuid.0/cpuid.ns [handled_in=kernel, kind=cpuid]: " "planted regression: cpuid.ns listed"
 has "$TMP/out" "  worse   exit.hlt.5/hlt.ns [handled_in=kernel, kind=hlt]: " "planted regression: hlt.ns listed"
-grep '^  worse   exit.cpuid.0/cpuid.ns' "$TMP/out" | grep -Eq '\(\+1[3-7]\.[0-9]%\), 95% CI of the median difference \[[0-9.]+, [0-9.]+\] ns, Mann-Whitney p = [0-9.]+e-[0-9]+$'
-ok $? "a regression shows its change, a CI above zero and a small p"
+grep '^  worse   exit.cpuid.0/cpuid.ns' "$TMP/out" | grep -Eq '\(\+1[3-7]\.[0-9]%\), 95% CI of the median difference \[[0-9.]+, [0-9.]+\] ns, Mann-Whitney p = [0-9.]+e-[0-9]+, q = [0-9.e-]+$'
+ok $? "a regression shows its change, a CI above zero, a small p and its adjusted q"
 has "$TMP/out" "seeded with 1 through splitmix64" "the seed is stated"
 
 "$KVMQUAL" compare "$TMP/base" "$TMP/slow" >"$TMP/again" 2>&1
@@ -51,6 +51,44 @@ expect_rc 1 "--metric 'exit.cpuid.0/*' (TEST/METRIC)" "$KVMQUAL" compare "$TMP/b
 has "$TMP/out" "REGRESSION: 3 gated metrics worse" "--metric TEST/*: cycles, ns and the ratio of that test"
 expect_rc 0 "--threshold 20: the planted changes are tolerated" "$KVMQUAL" compare "$TMP/base" "$TMP/slow" --threshold 20
 expect_rc 1 "--alpha 0.001: the planted changes are still significant" "$KVMQUAL" compare "$TMP/base" "$TMP/slow" --alpha 0.001
+expect_rc 1 "--fdr 0.001 (the same option)" "$KVMQUAL" compare "$TMP/base" "$TMP/slow" --fdr 0.001
+has "$TMP/out" "false discovery rate 0.001" "--fdr is stated in the method"
+expect_rc 0 "--min-effect 20: the planted changes are below the floor" "$KVMQUAL" compare "$TMP/base" "$TMP/slow" --min-effect 20 --threshold 0
+
+# gates that gate nothing: exit 2 with a message
+expect_rc 2 "--metric matching no metric" "$KVMQUAL" compare "$TMP/base" "$TMP/slow" --metric 'nomatch*'
+has "$TMP/err" "--metric 'nomatch*' matches no metric" "the glob is named"
+expect_rc 2 "an invalid --metric pattern" "$KVMQUAL" compare "$TMP/base" "$TMP/slow" --metric '['
+has "$TMP/err" 'is not a valid pattern' "the invalid pattern is named"
+gen --out "$TMP/mem50" --tests 50
+expect_rc 2 "--metric matching only counts (no direction)" "$KVMQUAL" compare "$TMP/mem50" "$TMP/mem50" --metric 'pages_touched'
+has "$TMP/err" "none with a direction" "a glob that picks nothing gateable says so"
+$PY - "$TMP/noise/results.json" "$TMP/empty/results.json" "$TMP/fewer/results.json" <<'PY'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+for path, tests in ((sys.argv[2], []), (sys.argv[3], d["tests"][:-3])):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    json.dump(dict(d, tests=tests), open(path, "w"))
+PY
+expect_rc 2 "against a run with no tests: nothing compared" "$KVMQUAL" compare "$TMP/base" "$TMP/empty"
+has "$TMP/err" "nothing to compare" "an empty comparison says so"
+expect_rc 1 "tests missing from the candidate fail the gate" "$KVMQUAL" compare "$TMP/base" "$TMP/fewer"
+has "$TMP/out" "tests of A missing from B (3, a failure): exit.wrmsr-user.scaling.37 exit.vmcall.scaling.38 exit.xsetbv.scaling.39" \
+	"the missing tests are named"
+has "$TMP/out" "verdict: FAIL: 3 tests of A missing (--allow-missing accepts that)" "the verdict says why"
+expect_rc 0 "--allow-missing accepts them" "$KVMQUAL" compare "$TMP/base" "$TMP/fewer" --allow-missing
+has "$TMP/out" "(3, allowed)" "--allow-missing: still listed"
+
+# JSON: raw and adjusted p of the metrics that changed
+expect_rc 1 "--json writes the comparison" "$KVMQUAL" compare "$TMP/base" "$TMP/slow" --json "$TMP/cmp.json"
+jq -e '.verdict.pass == false and .verdict.regressions == 42 and .options.fdr == 0.05 and .options.min_effect_pct == 1
+	and ([.candidates[0].metrics[] | select(.verdict == "worse" and .gated)] | length) == 42
+	and ([.candidates[0].metrics[] | select(.p != null) | select(.q < .p)] | length) == 0
+	and (.candidates[0].metrics[0] | has("p") and has("q") and has("ci"))' "$TMP/cmp.json" >/dev/null
+ok $? "--json: verdict, options, the 42 gated regressions with p, q (never below p) and CI"
+expect_rc 0 "--json - prints JSON instead of the summary" "$KVMQUAL" compare "$TMP/base" "$TMP/noise" --json -
+jq -e '.verdict.pass' "$TMP/out" >/dev/null
+ok $? "--json -: standard output is the JSON"
 
 # three runs: each later run against the first
 expect_rc 1 "A B C: a regression in C fails" "$KVMQUAL" compare "$TMP/base" "$TMP/noise" "$TMP/slow"
@@ -97,6 +135,8 @@ fi
 # bad usage and input
 expect_rc 2 "one run is not a comparison" "$KVMQUAL" compare "$TMP/base"
 expect_rc 2 "--alpha out of range" "$KVMQUAL" compare "$TMP/base" "$TMP/noise" --alpha 1.5
+expect_rc 2 "--fdr out of range" "$KVMQUAL" compare "$TMP/base" "$TMP/noise" --fdr 0
+expect_rc 2 "--min-effect negative" "$KVMQUAL" compare "$TMP/base" "$TMP/noise" --min-effect -1
 expect_rc 2 "--threshold not a number" "$KVMQUAL" compare "$TMP/base" "$TMP/noise" --threshold five
 expect_rc 2 "--format without --out" "$KVMQUAL" compare "$TMP/base" "$TMP/noise" --format md
 expect_rc 2 "a missing run" "$KVMQUAL" compare "$TMP/base" "$TMP/nope"
@@ -108,5 +148,5 @@ has "$TMP/err" "invalid/syntax.json:5:14: " "the file, line and column are named
 expect_rc 2 "a field of the wrong type" "$KVMQUAL" compare "$TMP/base" tests/fixtures/results/invalid/wrong-type.json
 has "$TMP/err" "tests[1].metrics[0].stats.median: expected a number, got a string" "the field path is named"
 expect_rc 0 "--help" "$KVMQUAL" compare --help
-has "$TMP/out" "Exit status: 0 no gated metric regressed, 1 one did, 2 bad usage or input." "--help states the exit codes"
+has "$TMP/out" "Exit status: 0 no gated metric regressed, 1 one did or a test of A is" "--help states the exit codes"
 done_testing

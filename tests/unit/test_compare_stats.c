@@ -14,11 +14,18 @@
  *   bootstrap CI of median(B) - median(A), 2000 resamples, 95 %:
  *          seed 1: [7.5, 12.5]; seed 7: [7.75, 12.5]
  *
+ *   Benjamini-Hochberg of p = {0.01, 0.04, 0.03, 0.005}: ranks 2 4 3 1,
+ *          p n / rank = 0.02 0.04 0.04 0.02, minimum from the largest rank
+ *          down: q = {0.02, 0.04, 0.04, 0.02}
+ *
  * Then the verdict rules, and compare on synthetic pairs of runs: one with a
- * planted regression (flagged, gated), one with noise alone (not flagged). */
+ * planted regression (flagged, gated), one with noise alone (not flagged);
+ * thousands of metrics of noise alone (false alarms within the rate) and
+ * with planted shifts (found); the gates that gate nothing. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reports/compare.h"
@@ -251,6 +258,7 @@ static void test_compare_pairs(void)
 	ok(row && row->d[1].gated, "planted: cpuid.ns is gated");
 	ok(row && row->d[1].delta_pct > 15 && row->d[1].delta_pct < 25,
 	   "planted: cpuid.ns about +20%%");
+	ok(kq_compare_all_cis(&c) == 0, "planted: the intervals are computed");
 	ok(row && row->d[1].has_ci && row->d[1].ci_lo > 0,
 	   "planted: the CI of the difference excludes 0");
 	ok(row && row->d[1].mw.p < 1e-6, "planted: Mann-Whitney p is tiny");
@@ -303,6 +311,12 @@ static void test_missing_and_hosts(void)
 	kq_compare_build(&rs, &o, &c, err, sizeof(err));
 	is_int(c.counts[1].missing, 2, "a test missing in B: its two metrics are missing");
 	is_int(kq_compare_regressions(&c), 0, "missing metrics do not gate");
+	is_int(json_array_size(c.missing_tests[1]), 1, "one test of A missing from B");
+	is_str(json_string_value(json_array_get(c.missing_tests[1], 0)), "exit.msr",
+	       "the missing test is named");
+	is_int(kq_compare_missing_failures(&c), 1, "a missing test fails the comparison");
+	char why[256];
+	ok(kq_compare_empty(&c, why, sizeof(why)) == NULL, "23 metrics compared: not empty");
 	is_int(c.counts[1].same, 23, "identical data: the rest is the same");
 	is_int(json_array_size(c.host_diff), 2, "two host fields differ");
 	is_str(json_string_value(json_array_get(json_array_get(c.host_diff, 0), 0)), "environment",
@@ -311,7 +325,229 @@ static void test_missing_and_hosts(void)
 	       "then the fingerprint's own fields");
 	is_int(json_array_size(c.status_diff), 1, "one test status differs (absent in B)");
 	kq_compare_free(&c);
+	o.allow_missing = true;
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	is_int(kq_compare_missing_failures(&c), 0, "allow_missing: the missing test is accepted");
+	kq_compare_free(&c);
 	kq_runset_free(&rs);
+}
+
+/* ---- gates that gate nothing ------------------------------------------- */
+
+static void test_empty_gates(void)
+{
+	struct kq_runset rs;
+	struct kq_cmp c;
+	struct kq_cmp_opts o;
+	char err[256], why[512];
+	kq_cmp_opts_default(&o);
+
+	json_t *b = run(2, 1, 1, 1);
+	json_object_set_new(b, "tests", json_array());
+	pair(&rs, run(1, 1, 1, 1), b);
+	is_int(kq_compare_build(&rs, &o, &c, err, sizeof(err)), 0, "empty candidate: builds");
+	ok(kq_compare_empty(&c, why, sizeof(why)) != NULL, "empty candidate: nothing compared");
+	ok(strstr(why, "share no metric") != NULL, "empty candidate: says so (%s)", why);
+	is_int(kq_compare_missing_failures(&c), 12, "empty candidate: its 12 tests are missing");
+	kq_compare_free(&c);
+	kq_runset_free(&rs);
+
+	pair(&rs, run(1, 1, 1, 1), run(2, 1, 1, 1));
+	const char *none[] = {"nomatch*"};
+	o.globs = none;
+	o.nglobs = 1;
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	ok(kq_compare_empty(&c, why, sizeof(why)) && strstr(why, "matches no metric"),
+	   "--metric matching nothing: an error (%s)", why);
+	kq_compare_free(&c);
+	json_t *a2 = run(1, 1, 1, 1), *b2 = run(2, 1, 1, 1);
+	json_t *pg = json_pack("{s:s,s:s,s:f}", "name", "pages", "unit", "pages", "value", 1.0);
+	json_array_append(
+	    json_object_get(json_array_get(json_object_get(a2, "tests"), 0), "metrics"), pg);
+	json_array_append_new(
+	    json_object_get(json_array_get(json_object_get(b2, "tests"), 0), "metrics"), pg);
+	kq_runset_free(&rs);
+	pair(&rs, a2, b2);
+	const char *pages[] = {"pages"};
+	o.globs = pages;
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	ok(kq_compare_empty(&c, why, sizeof(why)) && strstr(why, "none with a direction"),
+	   "--metric matching only a count: gates nothing (%s)", why);
+	kq_compare_free(&c);
+	const char *both[] = {"pages", "cpuid.*"};
+	o.globs = both;
+	o.nglobs = 2;
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	ok(kq_compare_empty(&c, why, sizeof(why)) != NULL,
+	   "one of two globs gating nothing: an error");
+	kq_compare_free(&c);
+	o.globs = both + 1;
+	o.nglobs = 1;
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	ok(kq_compare_empty(&c, why, sizeof(why)) == NULL, "--metric 'cpuid.*' gates: fine");
+	kq_compare_free(&c);
+	kq_runset_free(&rs);
+
+	ok(kq_cmp_glob_valid("cpuid.*") && kq_cmp_glob_valid("exit.[a-z]*/*") &&
+	       kq_cmp_glob_valid("[]]x") && kq_cmp_glob_valid("[!a]") && kq_cmp_glob_valid("a\\["),
+	   "well-formed globs");
+	ok(!kq_cmp_glob_valid("[") && !kq_cmp_glob_valid("x[a-") && !kq_cmp_glob_valid("ab\\") &&
+	       !kq_cmp_glob_valid("[]"),
+	   "an unclosed '[' or a trailing backslash is not a glob");
+}
+
+/* ---- many metrics ------------------------------------------------------- */
+
+#define MANY	 3000
+#define MANY_N	 20
+#define PLANTED	 60
+#define NOISE_CV 0.02
+
+/* MANY tests of one latency each, log-normal noise of CV; tests i < planted
+ * are FACTOR slower. */
+static json_t *many_cv(uint64_t seed, size_t planted, double factor, double cv)
+{
+	struct kq_rng r;
+	kq_rng_seed(&r, seed);
+	json_t *tests = json_array();
+	for (size_t i = 0; i < MANY; i++) {
+		char tname[32];
+		double v[MANY_N];
+		json_t *samples = json_array();
+		for (size_t k = 0; k < MANY_N; k++) {
+			v[k] = 1000.0 * (double)(1 + i % 7) * exp(cv * gauss(&r)) *
+			       (i < planted ? factor : 1.0);
+			json_array_append_new(samples, json_real(v[k]));
+		}
+		snprintf(tname, sizeof(tname), "t%zu", i);
+		json_array_append_new(tests, json_pack("{s:s,s:s,s:[{s:s,s:s,s:o}]}", "name", tname,
+						       "status", "pass", "metrics", "name", "x.ns",
+						       "unit", "ns", "samples", samples));
+	}
+	return json_pack("{s:s,s:{s:s,s:s},s:{s:s,s:s},s:s,s:{s:s},s:o}", "schema_version", "1.0",
+			 "tool", "name", "kvmqual", "version", "0.1.0", "run", "id", "many",
+			 "started", "2026-11-26T16:00:00Z", "environment", "nested", "host",
+			 "hostname", "h", "tests", tests);
+}
+
+static json_t *many(uint64_t seed, size_t planted, double factor)
+{
+	return many_cv(seed, planted, factor, NOISE_CV);
+}
+
+static size_t alarms(const struct kq_cmp *c, size_t from, size_t to, bool raw, double level)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nrows; i++) {
+		int t = atoi(c->rows[i].test + 1);
+		const struct kq_cmp_delta *d = &c->rows[i].d[1];
+		if (t < (int)from || t >= (int)to)
+			continue;
+		if (raw ? d->has_test && d->mw.p < level
+			: d->verdict == KQ_V_WORSE || d->verdict == KQ_V_BETTER)
+			n++;
+	}
+	return n;
+}
+
+static void test_many_metrics(void)
+{
+	struct kq_runset rs;
+	struct kq_cmp c;
+	struct kq_cmp_opts o;
+	char err[256];
+
+	/* Noise alone, with no threshold and no floor, so that the false
+	 * discovery rate alone stands between noise and a verdict. With every
+	 * hypothesis true, controlling the FDR at 5% bounds the chance of any
+	 * false alarm in a comparison by 5%. */
+	kq_cmp_opts_default(&o);
+	o.threshold_pct = 0;
+	o.min_effect_pct = 0;
+	size_t with_alarm = 0, raw = 0, rounds = 20;
+	for (size_t k = 0; k < rounds; k++) {
+		memset(&rs, 0, sizeof(rs));
+		kq_runset_add_json(&rs, many(100 + 2 * k, 0, 1), "A", err, sizeof(err));
+		kq_runset_add_json(&rs, many(101 + 2 * k, 0, 1), "B", err, sizeof(err));
+		if (kq_compare_build(&rs, &o, &c, err, sizeof(err)) != 0)
+			break;
+		with_alarm += alarms(&c, 0, MANY, false, 0) > 0;
+		raw += alarms(&c, 0, MANY, true, 0.05);
+		kq_compare_free(&c);
+		kq_runset_free(&rs);
+	}
+	printf("# noise alone, %zu comparisons of %d metrics: %zu with a false alarm; raw p < 0.05 "
+	       "in %zu metrics\n",
+	       rounds, MANY, with_alarm, raw);
+	ok(with_alarm <= 3, "noise alone: at most 3 of 20 comparisons with any false alarm "
+			    "(expected at most 1 at a 5%% rate)");
+	ok(raw > rounds * MANY / 40,
+	   "noise alone: a raw p < 0.05 per metric would have raised hundreds (%zu)", raw);
+
+	/* Defaults (threshold 5%, floor 1%): noise alone raises nothing at all. */
+	kq_cmp_opts_default(&o);
+	memset(&rs, 0, sizeof(rs));
+	kq_runset_add_json(&rs, many(1, 0, 1), "A", err, sizeof(err));
+	kq_runset_add_json(&rs, many(2, 0, 1), "B", err, sizeof(err));
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	is_int(alarms(&c, 0, MANY, false, 0), 0, "noise alone, defaults: no verdict but same");
+	is_int(c.counts[1].tested, MANY, "the family is every tested metric");
+	kq_compare_free(&c);
+	kq_runset_free(&rs);
+
+	/* Planted: 60 of 3000 metrics 8% slower; found, and few false ones. */
+	memset(&rs, 0, sizeof(rs));
+	kq_runset_add_json(&rs, many(1, 0, 1), "A", err, sizeof(err));
+	kq_runset_add_json(&rs, many(2, PLANTED, 1.08), "B", err, sizeof(err));
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	size_t found = alarms(&c, 0, PLANTED, false, 0), fake = alarms(&c, PLANTED, MANY, false, 0);
+	printf("# planted +8%% in %d of %d: %zu found, %zu false\n", PLANTED, MANY, found, fake);
+	ok(found >= PLANTED * 9 / 10, "planted: at least 90%% of the shifts found (%zu)", found);
+	ok(fake == 0, "planted, threshold 5%%: no false discovery");
+	ok(c.rows[0].d[1].p_adj >= c.rows[0].d[1].mw.p, "the adjusted p is never below the raw p");
+	kq_compare_free(&c);
+	o.threshold_pct = 0;
+	o.min_effect_pct = 0;
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	found = alarms(&c, 0, PLANTED, false, 0);
+	fake = alarms(&c, PLANTED, MANY, false, 0);
+	printf("# planted, no threshold: %zu found, %zu false\n", found, fake);
+	ok(fake * 20 <= found + fake, "planted, no threshold: false discoveries within 5%% of the "
+				      "discoveries");
+	kq_compare_free(&c);
+	kq_runset_free(&rs);
+
+	/* The floor: 0.5% slower with almost no noise is significant, yet below
+	 * the 1% minimum effect never a regression, whatever the threshold. */
+	memset(&rs, 0, sizeof(rs));
+	kq_runset_add_json(&rs, many_cv(1, PLANTED, 1, 0.001), "A", err, sizeof(err));
+	kq_runset_add_json(&rs, many_cv(2, PLANTED, 1.005, 0.001), "B", err, sizeof(err));
+	kq_cmp_opts_default(&o);
+	o.threshold_pct = 0;
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	const struct kq_cmp_row *row = find(&c, "t0", "x.ns");
+	ok(row && row->d[1].p_adj < 0.05 && row->d[1].verdict == KQ_V_SAME,
+	   "+0.5%%, significant, threshold 0: below the 1%% floor, same");
+	is_int(alarms(&c, 0, MANY, false, 0), 0, "+0.5%%: none of the 60 is a regression");
+	kq_compare_free(&c);
+	o.min_effect_pct = 0;
+	kq_compare_build(&rs, &o, &c, err, sizeof(err));
+	is_int(alarms(&c, 0, PLANTED, false, 0), PLANTED, "--min-effect 0: the 60 are worse");
+	kq_compare_free(&c);
+	kq_runset_free(&rs);
+}
+
+static void test_bh(void)
+{
+	static const double p[] = {0.01, 0.04, 0.03, 0.005}, want[] = {0.02, 0.04, 0.04, 0.02};
+	double q[4];
+	is_int(kq_bh_adjust(p, 4, q), 0, "Benjamini-Hochberg runs");
+	for (size_t i = 0; i < 4; i++)
+		is_near(q[i], want[i], 1e-12, "q of p = %g", p[i]);
+	static const double big[] = {0.9, 0.8};
+	kq_bh_adjust(big, 2, q);
+	ok(q[0] == 0.9 && q[1] == 0.9, "q never above the largest p, never above 1");
+	is_int(kq_bh_adjust(p, 0, q), 0, "no tests: nothing to adjust");
 }
 
 int main(void)
@@ -322,5 +558,8 @@ int main(void)
 	test_rules();
 	test_compare_pairs();
 	test_missing_and_hosts();
+	test_empty_gates();
+	test_bh();
+	test_many_metrics();
 	return done_testing();
 }
