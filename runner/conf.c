@@ -217,7 +217,8 @@ static int generic_key(struct parse_ctx *c, struct kq_test *t, const char *k, co
 	} else if (strcmp(k, "default") == 0) {
 		if (kq_parse_yes_no(v, &b) < 0)
 			BAD("expected yes or no");
-		t->default_off = !b;
+		else
+			t->default_off = !b;
 	} else if (strcmp(k, "description") == 0) {
 		/* informative only */
 	} else if (strcmp(k, "vcpus") == 0) {
