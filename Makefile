@@ -115,24 +115,62 @@ format-check:
 clean:
 	rm -rf build build-san
 
-# Fuzzing the migration stream decoder: libFuzzer (clang) with ASan+UBSan,
-# for FUZZ_TIME seconds over the corpus kept in the repository.
-FUZZ_TIME ?= 60
+# Fuzzing (docs/fuzzing.md): each tests/fuzz/fuzz_<name>.c is a libFuzzer
+# target (clang, ASan+UBSan) with its seed corpus in tests/fuzz/corpus/<name>/,
+# an optional dictionary tests/fuzz/<name>.dict and options FUZZ_OPTS_<name>.
+# `make fuzz` runs each for FUZZ_TIME seconds (new inputs go to
+# $(BUILD)/fuzz/<name>.new, never into the repository); `make fuzz-check` runs
+# each over its corpus and then FUZZ_CHECK_TIME seconds more (a `make check` stage).
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 60
+FUZZ_CHECK_TIME ?= 3
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# The fuzz build skips migration checksum verification (the usual libFuzzer
+# macro) so mutations reach the record decoders behind the checksums.
+FUZZ_CFLAGS := $(CSTD) $(WARN) -Wno-gnu-variable-sized-type-not-at-end -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# The code the targets reach is built again with coverage and sanitizers; the
+# rest of the library is linked as `make` built it.
 MIG_FUZZ_SRC := migration-bench/wire.c migration-bench/proto_frame.c migration-bench/proto_msgs.c \
 	migration-bench/proto_pages.c migration-bench/proto_setup.c migration-bench/recv.c
-# The fuzz build skips checksum verification (the usual libFuzzer macro) so
-# mutations reach the record decoders behind the checksums.
-MIG_FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-.PHONY: fuzz fuzz-migration-stream
-fuzz: fuzz-migration-stream
-$(BUILD)/fuzz/fuzz_migration_stream: tests/fuzz/fuzz_migration_stream.c $(MIG_FUZZ_SRC) migration-bench/proto.h migration-bench/recv.h migration-bench/wire.h
-	@mkdir -p $(dir $@)
-	clang $(MIG_FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lxxhash -lzstd
+FUZZ_SRC := $(filter core/% workloads/% runner/conf.c reports/results_load.c $(MIG_FUZZ_SRC),$(LIB_SRC)) \
+	tests/fuzz/input.c
+FUZZ_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(filter-out $(FUZZ_SRC:%.c=$(BUILD)/%.o),$(LIB_OBJ))
+FUZZ_OPTS_migration_stream := -max_len=65536
+FUZZ_OPTS_suite_conf       := -max_len=4096
+FUZZ_OPTS_steps            := -max_len=2048
+FUZZ_OPTS_results_load     := -max_len=4096
+# A small ASan quarantine: the default (256 MB) turns every allocation into
+# fresh pages, and page faults are most of an execution's cost on a nested host.
+FUZZ_ASAN_OPTIONS ?= quarantine_size_mb=16
+FUZZ_RUN = ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) $< $(FUZZ_OPTS_$*) $(addprefix -dict=,$(wildcard tests/fuzz/$*.dict)) -timeout=10 \
+	-rss_limit_mb=2048 -artifact_prefix=$(BUILD)/fuzz/crash-$*- -print_final_stats=1
+
+.PHONY: fuzz fuzz-build fuzz-check
+.SECONDARY: $(FUZZ_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
+fuzz-check: $(FUZZ_TARGETS:%=fuzz-check-%)
+
+$(BUILD)/fuzz/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@) $(BUILD)/deps
+	$(FUZZ_CC) $(CPPFLAGS) $(DEPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@) $(BUILD)/deps
+	$(FUZZ_CC) $(CPPFLAGS) $(DEPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+fuzz-run-%: $(BUILD)/fuzz/fuzz_%
+	@mkdir -p $(BUILD)/fuzz/$*.new
+	$(FUZZ_RUN) -max_total_time=$(FUZZ_TIME) $(BUILD)/fuzz/$*.new tests/fuzz/corpus/$*
+# Quiet when it passes (one line: the executions); the whole log when it fails.
+fuzz-check-%: $(BUILD)/fuzz/fuzz_%
+	@rm -rf $(BUILD)/fuzz/$*.check && mkdir -p $(BUILD)/fuzz/$*.check
+	@if $(FUZZ_RUN) -max_total_time=$(FUZZ_CHECK_TIME) $(BUILD)/fuzz/$*.check tests/fuzz/corpus/$* \
+	    >$(BUILD)/fuzz/$*.check.log 2>&1; then \
+	  echo "fuzz $*: $$(ls tests/fuzz/corpus/$* | wc -l) corpus inputs," \
+	    "$$(sed -n 's/^stat::number_of_executed_units: *//p' $(BUILD)/fuzz/$*.check.log) executions, no defect"; \
+	else cat $(BUILD)/fuzz/$*.check.log; echo "fuzz $*: FAILED (log: $(BUILD)/fuzz/$*.check.log)"; exit 1; fi
+
 $(BUILD)/fuzz/gen_migration_corpus: tests/fuzz/fuzz_migration_stream.c $(MIG_FUZZ_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CSTD) $(WARN) -DKQ_FUZZ_GEN -o $@ $^ -lxxhash -lzstd
-fuzz-migration-stream: $(BUILD)/fuzz/fuzz_migration_stream
-	@mkdir -p $(BUILD)/fuzz/migration_stream.new
-	$< -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 $(BUILD)/fuzz/migration_stream.new \
-	  tests/fuzz/corpus/migration_stream

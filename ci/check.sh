@@ -9,6 +9,8 @@
 #   4. KVM integration tests natively, where this host has a usable /dev/kvm
 #   5. KVM integration tests inside the emulated KVM host (ci/sandbox.sh),
 #      always: it is how hosts without /dev/kvm test KVM, so it must keep working
+#   6. the fuzz targets, each over its corpus and a few seconds more
+#      (docs/fuzzing.md); skipped, with the reason, without clang's libFuzzer
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -54,6 +56,23 @@ else
 fi
 stage "KVM integration tests in the emulated KVM host" \
 	ci/sandbox.sh --timeout "${KVMQUAL_SANDBOX_TIMEOUT:-1800}" -- prove --exec '' "${integ[@]}"
+
+# libFuzzer comes with clang (Debian: clang, libclang-rt-dev; ci/install-deps.sh).
+fuzzer_usable() {
+	local d
+	d=$(mktemp -d) || return 1
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' >"$d/t.c"
+	clang -fsanitize=fuzzer,address,undefined -o "$d/t" "$d/t.c" >/dev/null 2>&1
+	local rc=$?
+	rm -rf "$d"
+	return $rc
+}
+if command -v clang >/dev/null && fuzzer_usable; then
+	stage "fuzz targets over their corpora (make fuzz-check)" make -s fuzz-check
+else
+	echo
+	echo "== fuzz targets: skipped, clang with libFuzzer is not installed (ci/install-deps.sh installs clang and libclang-rt-dev)"
+fi
 
 echo
 if [ $failed -gt 0 ]; then

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config clang-format
   libcpuid-dev libhwloc-dev libinih-dev libjansson-dev
-  libxxhash-dev libzstd-dev libsodium-dev clang
+  libxxhash-dev libzstd-dev libsodium-dev clang libclang-rt-dev
   gnuplot-nox perl jq libxml2-utils python3 python3-jsonschema chromium
   qemu-system-x86 busybox-static cpio kmod iproute2 zstd xz-utils
   libsqlite3-dev libpq-dev sqlite3 postgresql ansible-core lava-common

@@ -1,0 +1,4 @@
+[probe.smt]
+workload = probe.smt
+groups = probes
+description = SMT control and state
