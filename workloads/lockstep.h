@@ -29,8 +29,8 @@ struct kq_lockstep {
 	struct kq_lockstep_vcpu *cpu;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	uint64_t gen;  /* bumped to release every vCPU */
-	int arrived;   /* vCPUs back since the last release */
+	uint64_t gen; /* bumped to release every vCPU */
+	int arrived;  /* vCPUs back since the last release */
 	char failure[512];
 };
 

@@ -20,7 +20,7 @@ uint64_t kq_costs_memory(const struct kq_test *t, const struct kq_run_opts *o, u
 	return m ? m : 2ULL << 20;
 }
 
-int kq_costs_vcpu_counts(int max, int *out, int cap)
+int kq_costs_doublings(int max, int *out, int cap)
 {
 	int n = 0;
 	for (int v = 1; v < max && n < cap - 1; v *= 2)

@@ -13,15 +13,15 @@ static void memory_passes(struct kq_params *p)
 		if (op == KQ_DOP_STOP)
 			break;
 		if (op == KQ_DOP_READ) {
-			/* pages counts 2 MiB units here; a wrong tag is the
-			 * failure, with where it was seen. */
+			/* A wrong tag is the failure, with where it was seen. */
+			uint64_t stride = uc->args[KQ_DJ_STRIDE];
 			for (uint64_t i = 0; i < pages; i++) {
 				volatile uint64_t *w =
-				    (volatile uint64_t *)(uintptr_t)(base + (i << 21));
+				    (volatile uint64_t *)(uintptr_t)(base + i * stride);
 				if (*w != kq_slot_tag(seed, i))
-					kq_printf("tag mismatch at 0x%llx: 0x%llx",
-						  (unsigned long long)(base + (i << 21)),
-						  (unsigned long long)*w);
+					kq_printf("slot %llu: tag 0x%llx at 0x%llx",
+						  (unsigned long long)i, (unsigned long long)*w,
+						  (unsigned long long)(base + i * stride));
 				KQ_GUEST_ASSERT(*w == kq_slot_tag(seed, i));
 			}
 			continue;

@@ -13,8 +13,8 @@
  * MemAvailable); in the emulated host at most EMU_MAX. Whole 2 MiB. */
 uint64_t kq_costs_memory(const struct kq_test *t, const struct kq_run_opts *o, uint64_t quick_def,
 			 uint64_t full_def, uint64_t emu_max);
-/* The vCPU counts to run: 1, 2, 4, ... and max itself; returns the count. */
-int kq_costs_vcpu_counts(int max, int *out, int cap);
+/* 1, 2, 4, ... below max, and max itself (vCPU or slot counts); returns how many. */
+int kq_costs_doublings(int max, int *out, int cap);
 /* CPUs this process may run on (sched_getaffinity). */
 int kq_costs_cpus_available(void);
 /* Adds NAME in UNIT from VALUES: samples when there are two or more, a value

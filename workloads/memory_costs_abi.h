@@ -5,13 +5,13 @@
 
 #include <stdint.h>
 
-enum { KQ_DJ_OP = 1, KQ_DJ_BASE, KQ_DJ_PAGES, KQ_DJ_SEED };
+enum { KQ_DJ_OP = 1, KQ_DJ_BASE, KQ_DJ_PAGES, KQ_DJ_SEED, KQ_DJ_STRIDE };
 
 enum kq_dirty_op {
 	KQ_DOP_STOP,   /* no more passes: the guest finishes */
 	KQ_DOP_ALL,    /* write one word in every page of [base, +pages) */
 	KQ_DOP_SPARSE, /* only the pages kq_dirty_pick() chooses */
-	KQ_DOP_READ,   /* memory.slots: check the tag in each 2 MiB of the range */
+	KQ_DOP_READ,   /* memory.slots: check the tag at base + i * stride, i < pages */
 };
 
 /* About one page in eight, chosen by the seed: the same on both sides. */
@@ -24,7 +24,7 @@ static inline int kq_dirty_pick(uint64_t seed, uint64_t page)
 	return (x & 7) == 0;
 }
 
-/* memory.slots: the word at the start of every 2 MiB of a slot. */
+/* memory.slots: the word at the start of slot `index`. */
 static inline uint64_t kq_slot_tag(uint64_t seed, uint64_t index)
 {
 	return (seed ^ 0x5107ULL) + index * 0x100000001b3ULL;

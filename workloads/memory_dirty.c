@@ -22,10 +22,20 @@
 #define MAX_ITER  64
 #define MAX_SHOWN 5
 
-enum phase { P_POPULATE, P_ENABLE, P_WRITE, P_GET, P_CLEAR, P_HARVEST, P_RESET, P_COLLECT,
-	     P_DISABLE, P_COUNT };
-static const char *const phase_names[P_COUNT] = {
-    "populate", "enable", "write", "get", "clear", "harvest", "reset", "collect", "disable"};
+enum phase {
+	P_POPULATE,
+	P_ENABLE,
+	P_WRITE,
+	P_GET,
+	P_CLEAR,
+	P_HARVEST,
+	P_RESET,
+	P_COLLECT,
+	P_DISABLE,
+	P_COUNT
+};
+static const char *const phase_names[P_COUNT] = {"populate", "enable", "write",	  "get",    "clear",
+						 "harvest",  "reset",  "collect", "disable"};
 
 struct dirty {
 	struct kq_result *res;
@@ -60,8 +70,8 @@ static int pass(struct dirty *d, enum kq_dirty_op op, uint64_t seed, uint64_t *n
 					KQ_TEST_GPA + (uint64_t)i * d->region_pages * 4096) < 0 ||
 		    /* The last page of each share is never written: a guard that
 		     * must never be reported. */
-		    kq_vcpu_ucall_reply(v, KQ_DJ_PAGES, op == KQ_DOP_STOP ? 0 : d->region_pages - 1) <
-			0 ||
+		    kq_vcpu_ucall_reply(v, KQ_DJ_PAGES,
+					op == KQ_DOP_STOP ? 0 : d->region_pages - 1) < 0 ||
 		    kq_vcpu_ucall_reply(v, KQ_DJ_SEED, seed + (uint64_t)i) < 0) {
 			kq_result_set_status(d->res, KQ_FAIL, "answering vCPU %d: %s", i, kq_err());
 			return -1;
@@ -274,8 +284,9 @@ static int one_count(struct dirty *d, int n, json_t *ev)
 	}
 	int r = kq_lockstep_wait(&d->ls, d->t->time_limit_s);
 	if (r != 0)
-		kq_result_set_status(d->res, KQ_FAIL, "vcpus=%d: the guest did not reach its SYNC: %s",
-				     n, d->ls.failure);
+		kq_result_set_status(d->res, KQ_FAIL,
+				     "vcpus=%d: the guest did not reach its SYNC: %s", n,
+				     d->ls.failure);
 	else if (passes(d) == 0)
 		rc = 0;
 	else if (kq_result_status(d->res) == KQ_PASS)
@@ -286,14 +297,13 @@ static int one_count(struct dirty *d, int n, json_t *ev)
 	kq_vm_dirty_stats(d->vm, &st);
 	char key[16];
 	snprintf(key, sizeof(key), "%d", n);
-	json_object_set_new(ev, key,
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "get_calls",
-				      (json_int_t)st.get_calls, "clear_calls",
-				      (json_int_t)st.clear_calls, "ring_entries_harvested",
-				      (json_int_t)st.harvested, "ring_entries_foreign",
-				      (json_int_t)st.foreign, "resets", (json_int_t)st.resets,
-				      "ring_full_exits", (json_int_t)st.ring_full,
-				      "ring_full_already_harvested", (json_int_t)st.ring_full_idle));
+	json_object_set_new(
+	    ev, key,
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "get_calls", (json_int_t)st.get_calls,
+		      "clear_calls", (json_int_t)st.clear_calls, "ring_entries_harvested",
+		      (json_int_t)st.harvested, "ring_entries_foreign", (json_int_t)st.foreign,
+		      "resets", (json_int_t)st.resets, "ring_full_exits", (json_int_t)st.ring_full,
+		      "ring_full_already_harvested", (json_int_t)st.ring_full_idle));
 out:
 	kq_vm_destroy(d->vm);
 	d->vm = NULL;
@@ -319,7 +329,8 @@ static int validate(const struct kq_test *t, char *err, size_t errlen, const cha
 		*key = "mechanism";
 		return -1;
 	}
-	int64_t it = kq_test_param_int(t, "iterations", 3), mv = kq_test_param_int(t, "max_vcpus", 1);
+	int64_t it = kq_test_param_int(t, "iterations", 3),
+		mv = kq_test_param_int(t, "max_vcpus", 1);
 	if (it < 1 || it > MAX_ITER) {
 		snprintf(err, errlen, "iterations = %lld: from 1 to %d", (long long)it, MAX_ITER);
 		*key = "iterations";
@@ -354,7 +365,7 @@ static void run_dirty(const struct kq_driver *drv, const struct kq_test *t,
 	d.checks = json_array();
 	json_t *ev = json_object();
 	int counts[16];
-	int nc = kq_costs_vcpu_counts(max, counts, 16);
+	int nc = kq_costs_doublings(max, counts, 16);
 	for (int i = 0; i < nc && d.want && d.got; i++)
 		if (one_count(&d, counts[i], ev) < 0 && kq_result_status(res) == KQ_SKIP)
 			break;
