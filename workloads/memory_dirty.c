@@ -6,8 +6,9 @@
  * through the vmm (KVM_GET_DIRTY_LOG; + KVM_CLEAR_DIRTY_LOG; or the rings'
  * harvest + KVM_RESET_DIRTY_RINGS), and finally disables logging. Times are
  * per GiB of the slot. Every collection is compared page by page with what
- * the guest wrote (a last pass writes a seeded eighth of the pages): a
- * missing or extra page is a FAIL with the counts and the first pages. */
+ * the guest wrote (a last pass writes a seeded eighth of the pages, and the
+ * host one page itself, through the vmm): a missing or extra page is a FAIL
+ * with the counts and the first pages. */
 #include "workloads/lockstep.h"
 #include "workloads/memory_costs.h"
 #include "workloads/memory_costs_abi.h"
@@ -197,6 +198,22 @@ static void stats_delta(struct dirty *d, const struct kq_dirty_stats *a)
 	}
 }
 
+/* The VMM's own write, which the vmm must merge into the dirty set: the
+ * slot's last page, written through kq_vm_write. planted = unrecorded writes
+ * it behind the vmm's back instead (a negative control: the page must then
+ * be missing and the test FAIL). */
+static int host_write(struct dirty *d)
+{
+	uint64_t gpa = KQ_TEST_GPA + (d->slot_pages - 1) * 4096, tag = 0x686f7374ULL;
+	if (strcmp(kq_test_param(d->t, "planted", "no"), "unrecorded") == 0) {
+		uint64_t *p = kq_vm_gpa_to_hva(d->vm, gpa, sizeof(tag));
+		if (p)
+			*p = tag;
+		return p ? 0 : -1;
+	}
+	return kq_vm_write(d->vm, gpa, &tag, sizeof(tag));
+}
+
 /* The passes on one VM of d->n vCPUs, VM already running to its first SYNC. */
 static int passes(struct dirty *d)
 {
@@ -226,9 +243,10 @@ static int passes(struct dirty *d)
 		stats_delta(d, &st);
 	}
 	uint64_t seed = d->seed ^ 0x5a5a5a5aULL;
-	if (pass(d, KQ_DOP_SPARSE, seed, &ns) < 0)
+	if (pass(d, KQ_DOP_SPARSE, seed, &ns) < 0 || host_write(d) < 0)
 		return -1;
 	expect(d, KQ_DOP_SPARSE, seed, false);
+	d->want[d->slot_pages - 1] = 1;
 	if (collect(d, "sparse pass", false) < 0)
 		return -1;
 	/* Nothing written since: nothing may be reported. */
@@ -260,7 +278,8 @@ static void record(struct dirty *d)
 static int one_count(struct dirty *d, int n, json_t *ev)
 {
 	d->n = n;
-	d->region_pages = d->slot_pages / (uint64_t)n;
+	/* The slot's last page is the host's own (see host_write). */
+	d->region_pages = (d->slot_pages - 1) / (uint64_t)n;
 	struct kq_vm_config cfg = {
 	    .vcpus = n,
 	    .test_mem = d->mem,
@@ -317,6 +336,9 @@ static const struct kq_param_spec dirty_params[] = {
     {"quick_memory", KQ_PT_SIZE, "slot size with --quick when memory is not set (default 64M)"},
     {"ring_entries", KQ_PT_INT, "dirty ring entries per vCPU, a power of two (default 4096)"},
     {"seed", KQ_PT_U64, "seed of the sparse pass (default 1)"},
+    {"planted", KQ_PT_STRING,
+     "unrecorded: the host's own write bypasses the vmm (a negative "
+     "control that must FAIL; default no)"},
     {NULL, 0, NULL},
 };
 
@@ -327,6 +349,12 @@ static int validate(const struct kq_test *t, char *err, size_t errlen, const cha
 	if (mode != KQ_DIRTY_BITMAP && mode != KQ_DIRTY_BITMAP_MANUAL && mode != KQ_DIRTY_RING) {
 		snprintf(err, errlen, "mechanism = %s: one of bitmap, bitmap-manual, ring", m);
 		*key = "mechanism";
+		return -1;
+	}
+	const char *pl = kq_test_param(t, "planted", "no");
+	if (strcmp(pl, "no") != 0 && strcmp(pl, "unrecorded") != 0) {
+		snprintf(err, errlen, "planted = %s: no or unrecorded", pl);
+		*key = "planted";
 		return -1;
 	}
 	int64_t it = kq_test_param_int(t, "iterations", 3),

@@ -124,8 +124,9 @@ static int one_count(struct slots *s, int k)
 		kq_result_set_status(s->res, KQ_FAIL, "slots=%d: %s", k, kq_err());
 	else {
 		if (kq_lockstep_wait(&ls, s->t->time_limit_s) != 0)
-			kq_result_set_status(s->res, KQ_FAIL, "slots=%d: the guest did not start: %s",
-					     k, ls.failure);
+			kq_result_set_status(s->res, KQ_FAIL,
+					     "slots=%d: the guest did not start: %s", k,
+					     ls.failure);
 		else if ((rc = ops(s, vm, &ls, k, us)) == 0)
 			record(s, k, us);
 		else if (rc == -1)
@@ -155,8 +156,9 @@ static int slots_in_use(struct kq_kvm *kvm, int *max)
 }
 
 static const struct kq_param_spec slots_params[] = {
-    {"max_slots", KQ_PT_INT, "most slots added (default 256; --quick 32), capped by "
-			     "KVM_CAP_NR_MEMSLOTS"},
+    {"max_slots", KQ_PT_INT,
+     "most slots added (default 256; --quick 32), capped by "
+     "KVM_CAP_NR_MEMSLOTS"},
     {"slot_size", KQ_PT_SIZE, "bytes per slot, a multiple of 2M (default 2M)"},
     {NULL, 0, NULL},
 };

@@ -59,8 +59,9 @@ static int one_vm(const struct kq_test *t, struct kq_kvm *kvm, uint64_t size, do
 	/* The vmm handles BOOT (the first exit) and returns at the first SYNC. */
 	if (kq_vcpu_run_once(kq_vm_vcpu(vm, 0), &ev) < 0 || ev.kind != KQ_EV_UCALL ||
 	    ev.ucall != KQ_UC_SYNC) {
-		kq_result_set_status(res, KQ_FAIL, "memory %llu MiB: the guest did not reach its "
-						   "SYNC (event %d): %s",
+		kq_result_set_status(res, KQ_FAIL,
+				     "memory %llu MiB: the guest did not reach its "
+				     "SYNC (event %d): %s",
 				     (unsigned long long)(size >> 20), (int)ev.kind,
 				     kq_vcpu_failure(kq_vm_vcpu(vm, 0))[0]
 					 ? kq_vcpu_failure(kq_vm_vcpu(vm, 0))
@@ -111,8 +112,8 @@ static void run_vmcreate(const struct kq_driver *d, const struct kq_test *t,
 			snprintf(name, sizeof(name), "%s.%lluM", t_names[k],
 				 (unsigned long long)(size >> 20));
 			kq_costs_metric(res, name, "ms", v[k], (size_t)reps,
-					json_pack("{s:s, s:I, s:s, s:s}", "op", t_names[k], "memory",
-						  (json_int_t)size, "page_size",
+					json_pack("{s:s, s:I, s:s, s:s}", "op", t_names[k],
+						  "memory", (json_int_t)size, "page_size",
 						  kq_page_size_name((enum kq_pagesz)t->page_size),
 						  "backing", kq_backing_name(t->backing)));
 		}

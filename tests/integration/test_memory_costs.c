@@ -109,10 +109,11 @@ static void dirty(const struct kq_test *t, json_t *res)
 			}
 			json_int_t v = json_integer_value(
 			    json_object_get(json_object_get(m, "labels"), "vcpus"));
-			mislabelled += v != n || !label(m, "mechanism") ||
-				       strcmp(label(m, "mechanism"), mech) != 0 ||
-				       strcmp(label(m, "phase"), phases[i]) != 0 ||
-				       strcmp(json_string_value(json_object_get(m, "unit")), "ms/GiB");
+			mislabelled +=
+			    v != n || !label(m, "mechanism") ||
+			    strcmp(label(m, "mechanism"), mech) != 0 ||
+			    strcmp(label(m, "phase"), phases[i]) != 0 ||
+			    strcmp(json_string_value(json_object_get(m, "unit")), "ms/GiB");
 		}
 	}
 	snprintf(desc, sizeof(desc), "%s: every phase timed for 1 and 2 vCPUs (%zu missing)",
@@ -156,8 +157,8 @@ static void slots(const struct kq_test *t, json_t *res)
 			snprintf(name, sizeof(name), "%s.%dslots", ops[o], k);
 			json_t *m = metric(res, name);
 			missing += !m || !(mid(m) > 0) ||
-				   json_integer_value(json_object_get(
-				       json_object_get(m, "labels"), "slots")) != k ||
+				   json_integer_value(json_object_get(json_object_get(m, "labels"),
+								      "slots")) != k ||
 				   strcmp(label(m, "op"), ops[o]) != 0;
 		}
 	ok(!missing, "%s: add, move and delete in us for 1, 2, 4, 8 slots, labelled (%zu not)",
@@ -182,6 +183,32 @@ static void vm_create(const struct kq_test *t, json_t *res)
 		   "%.2f ms",
 		   t->name, sizes[i], mc ? mid(mc) : -1, mf ? mid(mf) : -1, md ? mid(md) : -1);
 	}
+}
+
+/* The negative control: the host's own write bypasses the vmm, so its page
+ * (the slot's last) must be reported missing, and the test FAIL saying so. */
+static void planted(struct kq_suite *s, const struct kq_run_opts *o)
+{
+	struct kq_test t = {0};
+	for (int i = 0; i < s->ntests; i++)
+		if (strcmp(s->tests[i].name, "memory.dirty-log.bitmap") == 0)
+			t = s->tests[i];
+	if (!t.name[0]) {
+		ok(0, "memory.dirty-log.bitmap is declared");
+		return;
+	}
+	t.mem_bytes = 4ULL << 20;
+	set_param(&t, "max_vcpus", "1");
+	set_param(&t, "iterations", "1");
+	set_param(&t, "planted", "unrecorded");
+	json_t *res = kq_execute_test(&t, o);
+	const char *st = json_string_value(json_object_get(res, "status"));
+	const char *why = json_string_value(json_object_get(res, "reason"));
+	ok(strcmp(st, "fail") == 0 && why && strstr(why, "sparse pass") &&
+	       strstr(why, "1 missing (first pages of the slot: 1023)") && strstr(why, "0 extra"),
+	   "a host write behind the vmm's back FAILs with the missing page (%s: %s)", st,
+	   why ? why : "");
+	json_decref(res);
 }
 
 int main(void)
@@ -233,6 +260,7 @@ int main(void)
 		json_decref(res);
 	}
 	ok(ran == 5, "ran the 5 memory cost tests suite.conf declares (%d)", ran);
+	planted(&s, &o);
 	kq_suite_free(&s);
 	return done_testing();
 }
