@@ -364,6 +364,13 @@ static int validate(const struct kq_test *t, char *err, size_t errlen, const cha
 		*key = "iterations";
 		return -1;
 	}
+	int64_t re = kq_test_param_int(t, "ring_entries", 4096);
+	if (re < 64 || re > 65536 || (re & (re - 1))) {
+		snprintf(err, errlen, "ring_entries = %lld: a power of two from 64 to 65536",
+			 (long long)re);
+		*key = "ring_entries";
+		return -1;
+	}
 	if (mv < 1 || mv > KQ_MAX_CPUS) {
 		snprintf(err, errlen, "max_vcpus = %lld: from 1 to %d", (long long)mv, KQ_MAX_CPUS);
 		*key = "max_vcpus";
