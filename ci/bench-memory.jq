@@ -1,4 +1,4 @@
-# The memory section of bench.md from the memory bench's results.json.
+# The memory section of bench.md from the memory bench's results.json (dirty-log rows: informative).
 # Input: results.json of ci/bench-memory.conf; $quick_s: seconds of
 # `kvmqual run --quick --group memory`.
 def row($what; $v; $target; $ok): "| \($what) | \($v) | \($target) | \($ok) |";
@@ -14,6 +14,12 @@ def row($what; $v; $target; $ok): "| \($what) | \($v) | \($target) | \($ok) |";
   | select(.name | test("^ratio\\.chase\\."))
   | row("\($t) \(.name)"; "\((.value * 1000 | round) / 1000)"; "<= 1.05 (hardware paging)";
         if .value <= 1.05 then "yes" else "no" end)),
+(.tests[] | select(.status == "pass") | .name as $t | .metrics as $m | $m[]
+  | select(.name | test("^(write|get|clear)\\.[0-9]+vcpu$"))
+  | .name as $n
+  | ([$m[] | select(.name == "\($n).median_cv") | .value] | first) as $cv
+  | row("\($t) \($n)"; "\(((.stats.median // .value) * 10 | round) / 10) ms/GiB, CV of medians \(if $cv then "\(($cv * 1000 | round) / 10)%" else "n/a" end)";
+        "informative"; "-")),
 (.tests[] | select(.status == "skip") | "| \(.name) | skipped: \(.reason) | | |"),
 row("`kvmqual run --quick --group memory`"; "\($quick_s) s"; "< 60 s";
     if ($quick_s | tonumber) < 60 then "yes" else "no" end)

@@ -34,6 +34,13 @@ bool kq_vm_dirty_initially_set(const struct kq_vm *vm)
 	return vm->dirty_init_set;
 }
 
+void kq_vm_dirty_stats(struct kq_vm *vm, struct kq_dirty_stats *out)
+{
+	pthread_mutex_lock(&vm->dirty_lock);
+	*out = vm->dirty_stats;
+	pthread_mutex_unlock(&vm->dirty_lock);
+}
+
 static uint64_t slot_words(const struct kq_slot *s)
 {
 	return (s->mem.size / KQ_PAGE_4K + 63) / 64;
@@ -185,11 +192,15 @@ int kq_dirty_slot_resized(struct kq_vm *vm, struct kq_slot *s)
 
 /* Takes every dirty ring's entries into the slots' bitmaps; with the slots
  * lock held (read or write). Each entry is read with acquire after seeing
- * its DIRTY flag and given back with release, as the ring protocol wants. */
+ * its DIRTY flag and given back with release, as the ring protocol wants.
+ * Other vCPUs may be running and pushing to their rings meanwhile: an entry
+ * not yet flagged DIRTY is simply left for the next harvest, and
+ * KVM_RESET_DIRTY_RINGS only recycles entries flagged RESET. */
 static int harvest_rings(struct kq_vm *vm)
 {
-	uint64_t n = 0;
+	uint64_t n = 0, foreign = 0;
 	pthread_mutex_lock(&vm->dirty_lock);
+	uint64_t t0 = kq_now_ns();
 	for (int i = 0; i < vm->nvcpus; i++) {
 		struct kq_vcpu *v = &vm->vcpus[i];
 		for (uint32_t k = 0; v->ring && k < vm->ring_entries; k++) {
@@ -197,19 +208,29 @@ static int harvest_rings(struct kq_vm *vm)
 			if (!(__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY))
 				break;
 			uint32_t as = e->slot >> 16, id = e->slot & 0xffff;
-			if (as == 0 && id < (uint32_t)vm->slots_cap) {
-				struct kq_slot *s = &vm->slots[id];
-				if (s->used && s->dirty && e->offset < s->mem.size / KQ_PAGE_4K)
-					s->dirty[e->offset / 64] |= 1ULL << (e->offset % 64);
-			}
+			struct kq_slot *s =
+			    as == 0 && id < (uint32_t)vm->slots_cap ? &vm->slots[id] : NULL;
+			if (s && s->used && s->dirty && e->offset < s->mem.size / KQ_PAGE_4K)
+				s->dirty[e->offset / 64] |= 1ULL << (e->offset % 64);
+			else
+				foreign++;
 			__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
 			v->ring_fetch++;
 			n++;
 		}
 	}
+	uint64_t t1 = kq_now_ns();
+	struct kq_dirty_stats *st = &vm->dirty_stats;
+	st->harvests++;
+	st->harvest_ns += t1 - t0;
+	st->harvested += n;
+	st->foreign += foreign;
 	int r = 0;
-	if (n && KQ_IOCTL(vm->fd, KVM_RESET_DIRTY_RINGS, NULL) < 0)
-		r = -1;
+	if (n) {
+		r = KQ_IOCTL(vm->fd, KVM_RESET_DIRTY_RINGS, NULL) < 0 ? -1 : 0;
+		st->resets++;
+		st->reset_ns += kq_now_ns() - t1;
+	}
 	pthread_mutex_unlock(&vm->dirty_lock);
 	return r;
 }
@@ -220,16 +241,31 @@ int kq_dirty_ring_full(struct kq_vm *vm, struct kq_vcpu *v)
 	uint32_t before = v->ring_fetch;
 	int r = harvest_rings(vm);
 	pthread_rwlock_unlock(&vm->slots_lock);
-	if (r == 0 && v->ring && v->ring_fetch == before) {
-		/* KVM says full, yet the next entry is not dirty: KVM pushed past
-		 * the end of the ring and overwrote entries, so its reset index no
-		 * longer meets ours. No protocol recovers this; say so. */
+	pthread_mutex_lock(&vm->dirty_lock);
+	vm->dirty_stats.ring_full++;
+	bool idle = r == 0 && v->ring && v->ring_fetch == before;
+	/* Nothing of v's to take: another vCPU's thread (or a collection) may
+	 * have harvested v's entries and reset the rings after KVM filled v's
+	 * ring and before this thread got here. Then KVM finds room when v runs
+	 * again. Only a second full exit with no entry taken in between means
+	 * KVM pushed past the end of the ring, so that its reset index no longer
+	 * meets ours. */
+	bool stuck = idle && v->ring_full_idle && v->ring_full_fetch == v->ring_fetch;
+	if (idle) {
+		vm->dirty_stats.ring_full_idle++;
+		v->ring_full_idle = true;
+		v->ring_full_fetch = v->ring_fetch;
+	} else {
+		v->ring_full_idle = false;
+	}
+	pthread_mutex_unlock(&vm->dirty_lock);
+	if (stuck) {
 		int flagged = 0;
 		for (uint32_t k = 0; k < vm->ring_entries; k++)
 			flagged += __atomic_load_n(&v->ring[k].flags, __ATOMIC_ACQUIRE) != 0;
-		return kq_err_set("KVM_EXIT_DIRTY_RING_FULL with no dirty entry at ring index %u "
-				  "(%d of %u entries flagged elsewhere): the host overflowed the "
-				  "ring",
+		return kq_err_set("KVM_EXIT_DIRTY_RING_FULL twice with no dirty entry at ring "
+				  "index %u (%d of %u entries flagged elsewhere): the host "
+				  "overflowed the ring",
 				  v->ring_fetch, flagged, vm->ring_entries);
 	}
 	return r;
@@ -244,10 +280,13 @@ static int fetch_log(struct kq_vm *vm, int id, struct kq_slot *s)
 		return kq_err_set("out of memory for a dirty log");
 	struct kvm_dirty_log log = {.slot = (uint32_t)id, .dirty_bitmap = tmp};
 	int r = -1;
+	uint64_t t0 = kq_now_ns();
 	if (ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log) < 0) {
 		kq_err_errno("ioctl KVM_GET_DIRTY_LOG slot %d '%s'", id, s->name);
 		goto out;
 	}
+	uint64_t t1 = kq_now_ns(), t2 = t1;
+	bool cleared = false;
 	bool any = false;
 	for (uint64_t w = 0; w < words && !any; w++)
 		any = tmp[w] != 0;
@@ -260,8 +299,16 @@ static int fetch_log(struct kq_vm *vm, int id, struct kq_slot *s)
 			kq_err_errno("ioctl KVM_CLEAR_DIRTY_LOG slot %d '%s'", id, s->name);
 			goto out;
 		}
+		t2 = kq_now_ns();
+		cleared = true;
 	}
 	pthread_mutex_lock(&vm->dirty_lock);
+	vm->dirty_stats.get_calls++;
+	vm->dirty_stats.get_ns += t1 - t0;
+	if (cleared) {
+		vm->dirty_stats.clear_calls++;
+		vm->dirty_stats.clear_ns += t2 - t1;
+	}
 	for (uint64_t w = 0; w < words; w++)
 		s->dirty[w] |= tmp[w];
 	pthread_mutex_unlock(&vm->dirty_lock);
@@ -274,7 +321,9 @@ out:
 int kq_dirty_slot_fetch(struct kq_vm *vm, int id)
 {
 	struct kq_slot *s = &vm->slots[id];
-	if (!s->used || !s->dirty)
+	/* A slot whose logging was turned off keeps its pending pages (and the
+	 * vmm's writes), but KVM has no log of it: KVM_GET_DIRTY_LOG would fail. */
+	if (!s->used || !s->dirty || !(s->flags & KQ_SLOT_LOG_DIRTY))
 		return 0;
 	return vm->dirty_mode == KQ_DIRTY_RING ? harvest_rings(vm) : fetch_log(vm, id, s);
 }

@@ -33,6 +33,21 @@ bool kq_vm_dirty_initially_set(const struct kq_vm *vm);
  * pointer it got from kq_vm_gpa_to_hva. Thread-safe. */
 void kq_vm_mark_dirty(struct kq_vm *vm, uint64_t gpa, uint64_t len);
 
+/* What the VM's dirty tracking cost so far (monotonic ns, the ioctls alone)
+ * and did; cumulative from creation, for measurements (memory.dirty-log) and
+ * as evidence when a collection disagrees with what the guest wrote. */
+struct kq_dirty_stats {
+	uint64_t get_calls, get_ns;	/* KVM_GET_DIRTY_LOG */
+	uint64_t clear_calls, clear_ns; /* KVM_CLEAR_DIRTY_LOG (manual protect) */
+	uint64_t harvests, harvest_ns;	/* ring passes over every vCPU's ring */
+	uint64_t harvested;		/* ring entries taken */
+	uint64_t foreign;		/* of those, naming no tracked slot or past its end */
+	uint64_t resets, reset_ns;	/* KVM_RESET_DIRTY_RINGS */
+	uint64_t ring_full;		/* KVM_EXIT_DIRTY_RING_FULL handled */
+	uint64_t ring_full_idle;	/* of those, with the entries already taken elsewhere */
+};
+void kq_vm_dirty_stats(struct kq_vm *vm, struct kq_dirty_stats *out);
+
 struct kq_dirty_iter {
 	uint64_t *bits; /* one bit per 4 KiB page of the slot, owned */
 	uint64_t npages;

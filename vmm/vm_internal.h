@@ -31,6 +31,10 @@ struct kq_vcpu {
 	struct kq_params *params;   /* host view of its parameter page */
 	struct kvm_dirty_gfn *ring; /* dirty ring (KQ_DIRTY_RING), or NULL */
 	uint32_t ring_fetch;	    /* next ring entry to harvest */
+	/* ring_fetch at the last KVM_EXIT_DIRTY_RING_FULL that found nothing to
+	 * harvest (another vCPU's thread had taken the entries), if any. */
+	uint32_t ring_full_fetch;
+	bool ring_full_idle;
 };
 
 struct kq_slot {
@@ -80,6 +84,7 @@ struct kq_vm {
 	enum kq_dirty_mode dirty_mode;
 	bool dirty_init_set;
 	uint32_t ring_entries;
+	struct kq_dirty_stats dirty_stats; /* under dirty_lock */
 
 	uint64_t entry; /* guest entry point */
 	uint64_t isr_table;

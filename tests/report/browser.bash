@@ -57,6 +57,7 @@ PY
 	ok $? "$name: screenshot kept as $ART/$name.png"
 
 	browser "file://$abs" --dump-dom
+	cp "$TMP/browser.out" "$TMP/$name.dom" # for checks of single charts
 	local dom_svgs
 	dom_svgs=$(grep -o '<svg class="chart"' "$TMP/browser.out" | wc -l)
 	[ "$dom_svgs" -eq "$svgs" ]

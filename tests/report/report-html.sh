@@ -14,6 +14,23 @@ page report-emulated "$out/emulated/report.html"
 has "$out/emulated/report.html" "Emulated host: KVM ran inside a software-emulated CPU" \
 	"the emulated host is announced"
 
+# Memory: a quick `--group memory` run in the emulated host (matrix cells on
+# THP and memfd, a skipped hugetlbfs cell, first touch, dirty logging, slots,
+# VM setup; the read and write kernels left out for size).
+check "report on the memory fixture" "$KVMQUAL" report tests/fixtures/results/memory-emulated --out "$out/memory"
+page report-memory "$out/memory/report.html"
+for id in memory-curves-chase-thp memory-curves-randpage-memfd memory-overhead-chase-small-1 \
+	memory-overhead-randpage-small-1 memory-dirty-log-bitmap memory-dirty-log-bitmap-manual \
+	memory-dirty-log-ring memory-slots-memory.slots memory-vm-create-memory.vm-create; do
+	$PY - "$TMP/report-memory.dom" "chart-$id" <<'PY'
+import re, sys
+dom = open(sys.argv[1]).read()
+m = re.search(r'<figure id="%s">(.*?)</figure>' % re.escape(sys.argv[2]), dom, re.S)
+assert m and '<svg class="chart"' in m.group(1) and "<path" in m.group(1), sys.argv[2]
+PY
+	ok $? "memory: the browser's DOM holds chart $id with its drawing"
+done
+
 $PY tests/report/gen-results.py --out "$TMP/a" --tests 60 --seed 1 >/dev/null
 $PY tests/report/gen-results.py --out "$TMP/b" --tests 60 --seed 2 --shift '*/cpuid.*=15' >/dev/null
 "$KVMQUAL" compare "$TMP/a" "$TMP/b" tests/fixtures/results/nested-xeon --out "$out/compare" >/dev/null 2>&1
