@@ -1,7 +1,8 @@
 /* TEST-ONLY planted violations: the proof that each isolation test can fail.
  *
- * KVMQUAL_PLANT=residual|hole|tenant|msr|cpuid in the environment makes the
- * matching isolation driver break isolation on purpose (docs/isolation.md):
+ * KVMQUAL_PLANT=residual|hole|tenant|msr|cpuid (or several, comma-separated)
+ * in the environment makes the matching isolation driver break isolation on
+ * purpose (docs/isolation.md):
  *   residual  VM B gets the very memory VM A filled (a shared memfd), unzeroed
  *   hole      a page of host memory holding the host's tag is mapped into a hole
  *   tenant    tenants 0 and 1 share one page of their memory

@@ -230,7 +230,7 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 	    .time_limit_s = t->time_limit_s,
 	    .planted_fd = -1,
 	};
-	uint64_t cap = (uint64_t)kq_test_param_size(t, "emulated_memory", 16ULL << 20);
+	uint64_t cap = (uint64_t)kq_test_param_size(t, "emulated_memory", 8ULL << 20);
 	if (kq_iso_emulated(o) && c.size > cap)
 		c.size = cap; /* every first touch is emulated there: keep it short */
 	c.size = (c.size + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
@@ -270,7 +270,7 @@ out:
 }
 
 static const struct kq_param_spec params[] = {
-    {"emulated_memory", KQ_PT_SIZE, "memory cap in the emulated host (default 16M)"},
+    {"emulated_memory", KQ_PT_SIZE, "memory cap in the emulated host (default 8M)"},
     {NULL, 0, NULL},
 };
 
