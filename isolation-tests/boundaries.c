@@ -278,8 +278,7 @@ static int judge(struct bnd *b, struct kq_result *res, json_t *ev)
 			snprintf(why, sizeof(why), "backed, yet an MMIO exit at 0x%llx",
 				 (unsigned long long)p->exit_addr);
 		else if (p->expect != BACKED && p->exits != 1)
-			snprintf(why, sizeof(why), "%d MMIO exits, expected 1%s", p->exits,
-				 !g->write && p->exits == 0 ? "" : "");
+			snprintf(why, sizeof(why), "%d MMIO exits, expected 1", p->exits);
 		else if (p->expect != BACKED && (p->exit_addr != p->gpa || p->exit_len != g->len ||
 						 p->exit_write != (bool)g->write))
 			snprintf(why, sizeof(why),
