@@ -1,5 +1,6 @@
 #include "isolation-tests/isob_util.h"
 #include "isolation-tests/isob_abi.h"
+#include "probes/topology.h"
 #include "vmm/err.h"
 
 #include <sched.h>
@@ -117,8 +118,7 @@ struct kq_vm *isob_vm_create(struct kq_kvm *kvm, const char *workload, const uin
 	return vm;
 }
 
-const struct kq_ucall *isob_next_ucall(struct kq_vcpu *v, uint64_t *host_tsc, char *err,
-				       size_t len)
+const struct kq_ucall *isob_next_ucall(struct kq_vcpu *v, uint64_t *host_tsc, char *err, size_t len)
 {
 	for (;;) {
 		struct kq_vcpu_event ev;
@@ -136,19 +136,21 @@ const struct kq_ucall *isob_next_ucall(struct kq_vcpu *v, uint64_t *host_tsc, ch
 			if (ev.ucall == KQ_UC_PRINT)
 				continue;
 			if (ev.ucall == KQ_UC_EXCEPTION)
-				snprintf(err, len,
-					 "guest exception %s (vector %llu) at RIP 0x%llx, error code "
-					 "0x%llx",
-					 kq_exception_name((unsigned)ev.uc->args[0]),
-					 (unsigned long long)ev.uc->args[0],
-					 (unsigned long long)ev.uc->args[1],
-					 (unsigned long long)ev.uc->args[2]);
+				snprintf(
+				    err, len,
+				    "guest exception %s (vector %llu) at RIP 0x%llx, error code "
+				    "0x%llx",
+				    kq_exception_name((unsigned)ev.uc->args[0]),
+				    (unsigned long long)ev.uc->args[0],
+				    (unsigned long long)ev.uc->args[1],
+				    (unsigned long long)ev.uc->args[2]);
 			else
 				snprintf(err, len, "guest ucall %u: %.*s", ev.ucall,
 					 (int)sizeof(ev.uc->text), ev.uc->text);
 			return NULL;
 		case KQ_EV_EXIT:
-			snprintf(err, len, "unexpected exit %s", kq_exit_reason_name(ev.exit_reason));
+			snprintf(err, len, "unexpected exit %s",
+				 kq_exit_reason_name(ev.exit_reason));
 			return NULL;
 		case KQ_EV_FAILED:
 			snprintf(err, len, "%s", kq_vcpu_failure(v));
@@ -211,4 +213,22 @@ const char *isob_confidence_note(const struct kq_run_opts *o)
 	return isob_emulated(o) ? " (emulated host: timings are functional checks only, low "
 				  "confidence)"
 				: "";
+}
+
+uint64_t isob_cache_bytes(int cpu, int level, uint64_t def)
+{
+	hwloc_topology_t topo;
+	char why[128];
+	if (kq_topology_load("", &topo, why, sizeof(why)) < 0)
+		return def;
+	uint64_t size = def;
+	hwloc_obj_t o = hwloc_get_pu_obj_by_os_index(topo, (unsigned)(cpu < 0 ? 0 : cpu));
+	hwloc_obj_type_t want = level == 2 ? HWLOC_OBJ_L2CACHE : HWLOC_OBJ_L3CACHE;
+	for (; o; o = o->parent)
+		if (o->type == want && o->attr && o->attr->cache.size) {
+			size = o->attr->cache.size;
+			break;
+		}
+	hwloc_topology_destroy(topo);
+	return size;
 }

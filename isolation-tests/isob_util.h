@@ -66,4 +66,8 @@ int isob_finish(struct kq_vcpu *v, char *err, size_t len);
 const char *isob_confidence_note(const struct kq_run_opts *o);
 bool isob_emulated(const struct kq_run_opts *o);
 
+/* Size of the level-`level` cache (2 or 3) over host CPU cpu, from hwloc;
+ * def when the topology does not say. */
+uint64_t isob_cache_bytes(int cpu, int level, uint64_t def);
+
 #endif

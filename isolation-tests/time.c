@@ -87,7 +87,8 @@ static int tenant_main(struct kq_kvm *kvm, void *ctx)
 	uc = isob_next_ucall(v, NULL, err, len);
 	double t0 = isob_now_s();
 	uint64_t g0 = uc ? uc->args[1] : 0;
-	struct timespec ts = {(time_t)s->rate_s, (long)((s->rate_s - (double)(time_t)s->rate_s) * 1e9)};
+	struct timespec ts = {(time_t)s->rate_s,
+			      (long)((s->rate_s - (double)(time_t)s->rate_s) * 1e9)};
 	nanosleep(&ts, NULL);
 	uc = uc ? isob_next_ucall(v, NULL, err, len) : NULL;
 	double t1 = isob_now_s();
@@ -138,8 +139,8 @@ static double boottime_s(void)
 static bool check_start(const struct time_tenant *s, double margin_ms, char *why, size_t len)
 {
 	double rate = s->set_khz ? (double)s->set_khz : (double)s->kvm_khz;
-	double allowed = (double)(s->h_first - s->h_create0) * rate / (double)s->kvm_khz +
-			 margin_ms * rate;
+	double allowed =
+	    (double)(s->h_first - s->h_create0) * rate / (double)s->kvm_khz + margin_ms * rate;
 	if ((double)s->g_first <= allowed)
 		return true;
 	snprintf(why, len,
@@ -241,7 +242,8 @@ join:
 	}
 	uint64_t khz = s[0].kvm_khz;
 	double gap = (double)(s[1].h_create0 - s[0].h_create0);
-	double seen = (double)(s[0].off1 - s[1].off1), moved = fabs((double)(s[0].off2 - s[0].off1));
+	double seen = (double)(s[0].off1 - s[1].off1),
+	       moved = fabs((double)(s[0].off2 - s[0].off1));
 	kq_result_add_value(res, "guest_tsc_at_start.ms", "ms", cyc_ms((double)s[0].g_first, khz));
 	kq_result_add_value(res, "offset_gap.ms", "ms", cyc_ms(seen, khz));
 	kq_result_add_value(res, "creation_gap.ms", "ms", cyc_ms(gap, khz));
@@ -254,10 +256,11 @@ join:
 			goto out;
 		}
 	if (fabs(seen - gap) > 0.1 * gap + margin_ms * (double)khz) {
-		kq_result_set_status(res, KQ_FAIL,
-				     "offsets not independent: A's and B's guest TSC offsets differ "
-				     "by %.3f ms, their VMs were created %.3f ms apart",
-				     cyc_ms(seen, khz), cyc_ms(gap, khz));
+		kq_result_set_status(
+		    res, KQ_FAIL,
+		    "offsets not independent: A's and B's guest TSC offsets differ "
+		    "by %.3f ms, their VMs were created %.3f ms apart",
+		    cyc_ms(seen, khz), cyc_ms(gap, khz));
 		goto out;
 	}
 	if (moved > margin_ms * (double)khz) {
@@ -271,12 +274,13 @@ join:
 			kq_result_set_status(res, KQ_FAIL, "%s", why);
 			goto out;
 		}
-	kq_result_diag(res,
-		       "guest TSC started at %.3f ms, offsets %.3f ms apart for VMs created %.3f ms "
-		       "apart, rate within %.0f ppm%s",
-		       cyc_ms((double)s[0].g_first, khz), cyc_ms(seen, khz), cyc_ms(gap, khz),
-		       fabs(s[0].rate_khz - (double)khz) / (double)khz * 1e6,
-		       tsc_control > 0 ? ", KVM_SET_TSC_KHZ respected" : "");
+	kq_result_diag(
+	    res,
+	    "guest TSC started at %.3f ms, offsets %.3f ms apart for VMs created %.3f ms "
+	    "apart, rate within %.0f ppm%s",
+	    cyc_ms((double)s[0].g_first, khz), cyc_ms(seen, khz), cyc_ms(gap, khz),
+	    fabs(s[0].rate_khz - (double)khz) / (double)khz * 1e6,
+	    tsc_control > 0 ? ", KVM_SET_TSC_KHZ respected" : "");
 out:
 	isob_shared_free(s, 3 * sizeof(*s));
 	kq_kvm_close(&kvm);
@@ -285,7 +289,8 @@ out:
 static const struct kq_param_spec time_params[] = {
     {"gap_ms", KQ_PT_INT, "milliseconds between creating tenant A and tenant B (default 250)"},
     {"rate_ms", KQ_PT_DOUBLE, "host-timed sleep over which the guest TSC rate is measured"},
-    {"rate_tolerance", KQ_PT_DOUBLE, "relative error allowed in the guest TSC rate (0.01; 0.1 emulated)"},
+    {"rate_tolerance", KQ_PT_DOUBLE,
+     "relative error allowed in the guest TSC rate (0.01; 0.1 emulated)"},
     {"margin_ms", KQ_PT_DOUBLE, "slack for exit latencies in the offset checks (20; 200 emulated)"},
     {NULL, 0, NULL},
 };
