@@ -108,8 +108,8 @@ static int tenant_main(struct kq_kvm *kvm, void *ctx)
 	args[ISOB_COV_ARG_BITS] = KQ_TEST_GPA + s->bytes;
 	args[ISOB_COV_ARG_LOG] = KQ_TEST_GPA + s->bytes;
 	args[ISOB_COV_ARG_LOGN] = MAX_PROBES;
-	struct kq_vm *vm = isob_vm_create(kvm, "iso.covert", NULL, mem, s->cpu, 60, s->err,
-					  sizeof(s->err));
+	struct kq_vm *vm =
+	    isob_vm_create(kvm, "iso.covert", NULL, mem, s->cpu, 60, s->err, sizeof(s->err));
 	if (!vm)
 		return tenant_fail(s);
 	uint8_t *host = kq_vm_test_mem(vm)->host;
@@ -157,7 +157,8 @@ static int tenant_main(struct kq_kvm *kvm, void *ctx)
 /* Median of the passes inside slot i (after its first quarter); NAN if none. */
 static double slot_value(const struct cov_shared *sh, uint64_t i, double *buf)
 {
-	uint64_t lo = sh->t0_host + i * sh->slot + sh->slot / 4, hi = sh->t0_host + (i + 1) * sh->slot;
+	uint64_t lo = sh->t0_host + i * sh->slot + sh->slot / 4,
+		 hi = sh->t0_host + (i + 1) * sh->slot;
 	size_t n = 0;
 	for (uint64_t k = 0; k < sh->s[1].nprobes; k++) {
 		uint64_t t = sh->probes[2 * k], d = sh->probes[2 * k + 1];
@@ -216,19 +217,19 @@ static void decode(struct cov_shared *sh, const struct kq_test *t, const struct 
 	}
 	json_t *ev = json_pack(
 	    "{s:s, s:[i,i], s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:s, s:s, s:I}",
-	    "placement", placement, "host_cpus", sh->s[0].cpu, sh->s[1].cpu, "bits",
-	    (json_int_t)nb, "bit_ms", bit_ms, "bitrate_bps", rate, "ones_sent", (json_int_t)ones,
-	    "sender_bytes", (json_int_t)sh->s[0].bytes, "probe_bytes", (json_int_t)sh->s[1].bytes,
-	    "probe_passes", (json_int_t)sh->s[1].nprobes, "empty_slots", (json_int_t)missing,
-	    "threshold_cycles", isnan(thr) ? 0.0 : thr, "seed", (json_int_t)sh->seed,
-	    "first_bits_sent", sent, "first_bits_received", seen, "sender_tsc_offset",
-	    (json_int_t)sh->s[0].offset);
+	    "placement", placement, "host_cpus", sh->s[0].cpu, sh->s[1].cpu, "bits", (json_int_t)nb,
+	    "bit_ms", bit_ms, "bitrate_bps", rate, "ones_sent", (json_int_t)ones, "sender_bytes",
+	    (json_int_t)sh->s[0].bytes, "probe_bytes", (json_int_t)sh->s[1].bytes, "probe_passes",
+	    (json_int_t)sh->s[1].nprobes, "empty_slots", (json_int_t)missing, "threshold_cycles",
+	    isnan(thr) ? 0.0 : thr, "seed", (json_int_t)sh->seed, "first_bits_sent", sent,
+	    "first_bits_received", seen, "sender_tsc_offset", (json_int_t)sh->s[0].offset);
 	json_object_set_new(ev, "receiver_tsc_offset", json_integer((json_int_t)sh->s[1].offset));
 	kq_result_set_evidence(res, "channel", ev);
 	kq_result_diag(res, "%s: %llu bits at %.0f bit/s, BER %.4f, capacity %.2f bit/s%s",
 		       placement, (unsigned long long)nb, rate, ber, cap, isob_confidence_note(o));
-	kq_result_set_status(res, KQ_PASS, "%s: capacity %.2f bit/s at BER %.3f (%.0f bit/s sent)%s",
-			     placement, cap, ber, rate, isob_confidence_note(o));
+	kq_result_set_status(res, KQ_PASS,
+			     "%s: capacity %.2f bit/s at BER %.3f (%.0f bit/s sent)%s", placement,
+			     cap, ber, rate, isob_confidence_note(o));
 out:
 	free(val);
 	free(buf);
@@ -286,8 +287,8 @@ static void run_covert(const struct kq_driver *d, const struct kq_test *t,
 	struct isob_child c[2];
 	char fail[512] = "";
 	for (int i = 0; i < 2; i++) {
-		c[i] = (struct isob_child){.kvm = &kvm, .fn = tenant_main, .ctx = &jobs[i],
-					   .limit_s = limit};
+		c[i] = (struct isob_child){
+		    .kvm = &kvm, .fn = tenant_main, .ctx = &jobs[i], .limit_s = limit};
 		if (isob_child_start(&c[i]) < 0)
 			snprintf(fail, sizeof(fail), "%s", c[i].err);
 	}
@@ -297,7 +298,8 @@ static void run_covert(const struct kq_driver *d, const struct kq_test *t,
 		uint64_t khz = sh->s[0].khz;
 		sh->slot = (uint64_t)(bit_ms * (double)khz);
 		/* Both start one slot plus 100 ms (1 s emulated) from now. */
-		sh->t0_host = isob_host_tsc() + (uint64_t)((emu ? 1000 : 100) * (double)khz) + sh->slot;
+		sh->t0_host =
+		    isob_host_tsc() + (uint64_t)((emu ? 1000 : 100) * (double)khz) + sh->slot;
 	}
 	for (int i = 0; i < 2; i++)
 		__atomic_store_n(&sh->s[i].go, ready ? 1 : 2, __ATOMIC_RELEASE);

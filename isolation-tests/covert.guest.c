@@ -8,7 +8,8 @@
 
 static void send(struct kq_params *p, uint64_t t0, uint64_t slot, uint64_t nbits)
 {
-	const volatile uint8_t *bits = (const volatile uint8_t *)(uintptr_t)p->args[ISOB_COV_ARG_BITS];
+	const volatile uint8_t *bits =
+	    (const volatile uint8_t *)(uintptr_t)p->args[ISOB_COV_ARG_BITS];
 	volatile uint64_t *buf = (volatile uint64_t *)(uintptr_t)p->test_gpa;
 	uint64_t lines = p->args[ISOB_COV_ARG_BYTES] / KQ_MEMK_LINE, pos = 0;
 	while (kq_rdtsc_begin() < t0)
