@@ -53,8 +53,8 @@ static int victim_main(struct kq_kvm *kvm, void *ctx)
 	struct noisy_shared *sh = ctx;
 	char *err = sh->v_err;
 	size_t len = sizeof(sh->v_err);
-	struct kq_vm *vm =
-	    isob_vm_create(kvm, "iso.victim", NULL, round_2m(sh->v_bytes), sh->v_cpu, 120, err, len);
+	struct kq_vm *vm = isob_vm_create(kvm, "iso.victim", NULL, round_2m(sh->v_bytes), sh->v_cpu,
+					  120, err, len);
 	if (!vm)
 		return victim_fail(sh);
 	struct kq_vcpu *v = kq_vm_vcpu(vm, 0);
@@ -85,8 +85,8 @@ static int victim_main(struct kq_kvm *kvm, void *ctx)
 				return victim_fail(sh);
 			}
 			for (uint64_t i = 0; i < uc->count; i++)
-				sh->lat[done][i] = (double)tot[i] / (double)sh->per * 1e6 /
-						   (double)sh->khz;
+				sh->lat[done][i] =
+				    (double)tot[i] / (double)sh->per * 1e6 / (double)sh->khz;
 			sh->n[done] = uc->count;
 			__atomic_store_n(&sh->v_done, ++done, __ATOMIC_RELEASE);
 			continue;
@@ -225,7 +225,7 @@ static void run_noisy(const struct kq_driver *d, const struct kq_test *t,
 		      const struct kq_run_opts *o, struct kq_result *res)
 {
 	const char *agg = kq_test_param(t, "aggressor", "stream");
-	int mode = !strcmp(agg, "stream") ? ISOB_AGG_STREAM
+	int mode = !strcmp(agg, "stream")  ? ISOB_AGG_STREAM
 		   : !strcmp(agg, "exits") ? ISOB_AGG_EXITS
 					   : ISOB_AGG_SPLITLOCK;
 	bool emu = isob_emulated(o);
@@ -262,10 +262,11 @@ static void run_noisy(const struct kq_driver *d, const struct kq_test *t,
 		snprintf(fail, sizeof(fail), "victim alone: %s", sh->v_err[0] ? sh->v_err : v.err);
 		goto stop;
 	}
-	if (isob_child_start(&a) < 0 ||
-	    !isob_wait_flag(&sh->a_running, 1, &sh->a_abort, wait)) {
+	if (isob_child_start(&a) < 0 || !isob_wait_flag(&sh->a_running, 1, &sh->a_abort, wait)) {
 		snprintf(fail, sizeof(fail), "%s aggressor: %s", agg,
-			 sh->a_err[0] ? sh->a_err : a.err[0] ? a.err : "did not start in time");
+			 sh->a_err[0] ? sh->a_err
+			 : a.err[0]   ? a.err
+				      : "did not start in time");
 		goto stop;
 	}
 	if (!victim_request(sh, ISOB_CMD_GO, 2, wait)) {
