@@ -223,7 +223,7 @@ static void decode(struct cov_shared *sh, const struct kq_test *t, const struct 
 	    "bit_ms", bit_ms, "bitrate_bps", rate, "ones_sent", (json_int_t)ones, "sender_bytes",
 	    (json_int_t)sh->s[0].bytes, "probe_bytes", (json_int_t)sh->s[1].bytes, "probe_passes",
 	    (json_int_t)sh->s[1].nprobes, "empty_slots", (json_int_t)missing, "threshold_cycles",
-	    isnan(thr) ? 0.0 : thr, "seed", (json_int_t)sh->seed, "first_bits_sent", sent,
+	    isnan(thr) ? 0.0 : exp(thr), "seed", (json_int_t)sh->seed, "first_bits_sent", sent,
 	    "first_bits_received", seen, "sender_tsc_offset", (json_int_t)sh->s[0].offset);
 	json_object_set_new(ev, "receiver_tsc_offset", json_integer((json_int_t)sh->s[1].offset));
 	kq_result_set_evidence(res, "channel", ev);

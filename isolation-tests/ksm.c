@@ -134,7 +134,8 @@ static int tenant_main(struct kq_kvm *kvm, void *ctx)
 	args[ISOB_KSM_ARG_SHARED] = s->shared_seed;
 	args[ISOB_KSM_ARG_PRIVATE] = s->private_seed;
 	uint64_t mem = (s->pages * 4096 + (2 << 20) - 1) & ~((2ULL << 20) - 1);
-	struct kq_vm *vm = isob_vm_create(kvm, "iso.ksm", args, mem, -1, 120, s->err, sizeof(s->err));
+	struct kq_vm *vm =
+	    isob_vm_create(kvm, "iso.ksm", args, mem, -1, 120, s->err, sizeof(s->err));
 	if (!vm)
 		return tenant_fail(s);
 	const struct kq_mem *m = kq_vm_test_mem(vm);
@@ -228,8 +229,8 @@ out:
 	free(own);
 }
 
-static void run_ksm(const struct kq_driver *d, const struct kq_test *t,
-		    const struct kq_run_opts *o, struct kq_result *res)
+static void run_ksm(const struct kq_driver *d, const struct kq_test *t, const struct kq_run_opts *o,
+		    struct kq_result *res)
 {
 	struct guardian g = {0};
 	long run = knob_num("run");
@@ -243,8 +244,9 @@ static void run_ksm(const struct kq_driver *d, const struct kq_test *t,
 	if (run != 1 || kq_test_param_bool(t, "tune", true)) {
 		for (int i = 0; i < NKNOBS; i++)
 			if (knob_read(knobs[i], g.saved[i], sizeof(g.saved[i])) < 0) {
-				kq_result_set_status(res, KQ_SKIP, "KSM: cannot read " KSM_DIR "%s: %s",
-						     knobs[i], strerror(errno));
+				kq_result_set_status(res, KQ_SKIP,
+						     "KSM: cannot read " KSM_DIR "%s: %s", knobs[i],
+						     strerror(errno));
 				return;
 			}
 		if (guardian_start(&g) < 0) {
@@ -279,15 +281,20 @@ static void run_ksm(const struct kq_driver *d, const struct kq_test *t,
 		pages = KQ_MAX_SAMPLES;
 	uint64_t seed = isob_host_tsc();
 	for (int i = 0; i < 2; i++)
-		s[i] = (struct ksm_tenant){.pages = pages, .shared_seed = seed,
-					   .private_seed = seed * 31 + 7 + (uint64_t)i * 0x9e3779b9};
+		s[i] =
+		    (struct ksm_tenant){.pages = pages,
+					.shared_seed = seed,
+					.private_seed = seed * 31 + 7 + (uint64_t)i * 0x9e3779b9};
 	long before = knob_num("pages_sharing"), merged = 0;
 	struct isob_child c[2];
 	char fail[512] = "";
 	double waited = 0;
 	for (int i = 0; i < 2; i++) {
-		c[i] = (struct isob_child){.kvm = &kvm, .fn = tenant_main, .ctx = &s[i],
-					   .limit_s = t->time_limit_s > 0 ? t->time_limit_s * 0.8 : 100};
+		c[i] = (struct isob_child){.kvm = &kvm,
+					   .fn = tenant_main,
+					   .ctx = &s[i],
+					   .limit_s =
+					       t->time_limit_s > 0 ? t->time_limit_s * 0.8 : 100};
 		if (isob_child_start(&c[i]) < 0 || !isob_wait_flag(&s[i].phase, 1, &s[i].abort, 30))
 			snprintf(fail, sizeof(fail), "tenant %c: %s", 'A' + i,
 				 s[i].err[0] ? s[i].err : c[i].err);

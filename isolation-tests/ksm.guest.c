@@ -18,7 +18,8 @@ static void iso_ksm(struct kq_params *p)
 	uint64_t *samples = (uint64_t *)(uintptr_t)p->samples_gpa;
 	KQ_GUEST_ASSERT(pages <= KQ_MAX_SAMPLES && pages * 4096 <= p->test_size);
 	for (uint64_t i = 0; i < pages; i++) {
-		uint64_t seed = i < half ? p->args[ISOB_KSM_ARG_SHARED] : p->args[ISOB_KSM_ARG_PRIVATE];
+		uint64_t seed =
+		    i < half ? p->args[ISOB_KSM_ARG_SHARED] : p->args[ISOB_KSM_ARG_PRIVATE];
 		uint64_t *pg = (uint64_t *)(uintptr_t)(p->test_gpa + i * 4096);
 		for (int w = 0; w < 512; w++)
 			pg[w] = mix(seed ^ (i << 12) ^ (uint64_t)w);
@@ -29,7 +30,8 @@ static void iso_ksm(struct kq_params *p)
 			for (uint64_t s = 0; s < 2; s++) {
 				volatile uint64_t *w =
 				    (volatile uint64_t *)(uintptr_t)(p->test_gpa +
-								     (s * half + k) * 4096 + 8 * (k % 512));
+								     (s * half + k) * 4096 +
+								     8 * (k % 512));
 				uint64_t t0 = kq_rdtsc_begin();
 				*w = *w + 1;
 				samples[2 * k + s] = kq_rdtsc_end() - t0;
