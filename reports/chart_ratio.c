@@ -14,8 +14,10 @@
 
 static bool qualifies(json_t *test, json_t *metric)
 {
-	/* Memory ratios (labelled working_set) have their own heatmap. */
+	/* Memory ratios (labelled working_set) have their own heatmap, the
+	 * isolation tests' slowdowns (workloads iso.*) their own chart. */
 	return strcmp(kq_jstr(metric, "unit", ""), "ratio") == 0 &&
+	       strncmp(kq_jstr(test, "workload", ""), "iso.", 4) != 0 &&
 	       !json_object_get(json_object_get(metric, "labels"), "working_set") &&
 	       (kq_metric_has_stats(metric) || kq_metric_has_value(metric));
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "reports/html.h"
+#include "reports/report_isolation.h"
 #include "reports/results_load.h"
 
 static void counts(const json_t *root, size_t *total, size_t *pass, size_t *fail, size_t *skip)
@@ -274,12 +275,16 @@ void kq_report_html(const struct kq_runset *rs, const struct kq_charts *charts, 
 	html_header(out, r);
 	kq_html_emulated_banner(out, rs);
 	kq_buf_puts(out, "<nav><a href=\"#summary\">Summary</a><a href=\"#host\">Host</a>"
-			 "<a href=\"#tests\">Tests</a><a href=\"#charts\">Charts</a>"
+			 "<a href=\"#tests\">Tests</a>");
+	if (kq_report_has_isolation(r))
+		kq_buf_puts(out, "<a href=\"#isolation\">Isolation</a>");
+	kq_buf_puts(out, "<a href=\"#charts\">Charts</a>"
 			 "<a href=\"#metrics\">Tests in detail</a>"
 			 "<a href=\"#fingerprint\">Host fingerprint</a></nav>\n");
 	html_summary(out, r);
 	html_host(out, r);
 	html_tests(out, r);
+	kq_html_isolation(out, r);
 	kq_html_charts(out, charts);
 	html_metrics(out, r);
 	kq_buf_puts(out, "<section id=\"fingerprint\">\n<h2>Host fingerprint</h2>\n");

@@ -30,6 +30,18 @@ assert m and '<svg class="chart"' in m.group(1) and "<path" in m.group(1), sys.a
 PY
 	ok $? "memory: the browser's DOM holds chart $id with its drawing"
 done
+# The isolation section and its two charts, in one browser pass (the full
+# page checks above already cover the shared page machinery).
+check "report on the isolation fixture" "$KVMQUAL" report tests/fixtures/results/isolation-emulated --out "$out/isolation"
+browser "file://$(cd "$out/isolation" && pwd)/report.html" --dump-dom
+ok $? "isolation: chromium renders the report"
+for id in isolation chart-covert-capacity chart-noisy-slowdown; do
+	grep -q "id=\"$id\"" "$TMP/browser.out"
+	ok $? "isolation: the browser's DOM holds #$id"
+done
+grep ':CONSOLE' "$TMP/browser.err" | diag
+! grep -q ':CONSOLE' "$TMP/browser.err"
+ok $? "isolation: no console messages"
 
 $PY tests/report/gen-results.py --out "$TMP/a" --tests 60 --seed 1 >/dev/null
 $PY tests/report/gen-results.py --out "$TMP/b" --tests 60 --seed 2 --shift '*/cpuid.*=15' >/dev/null
