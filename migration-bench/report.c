@@ -67,21 +67,27 @@ json_t *kq_mig_json(const struct kq_mig_send_result *r)
 				   (json_int_t)r->it[i].dirty_pages, "seconds", r->it[i].seconds,
 				   "bandwidth_Bps", r->it[i].bandwidth_Bps, "dirty_rate_pps",
 				   r->it[i].dirty_rate_pps));
-	return json_pack("{s:s,s:s,s:f,s:f,s:i,s:o,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,"
-			 "s:I,s:f,s:I,s:b,"
-			 "s:b}",
-			 "status", status_name(r->status), "reason", r->reason, "total_s",
-			 r->total_s, "setup_s", r->setup_s, "iterations", r->iters, "iteration",
-			 its, "downtime_ms", r->downtime_ms, "final_pass_ms", r->final_pass_ms,
-			 "state_save_ms", r->state_save_ms, "transfer_ms", r->transfer_ms,
-			 "state_load_ms", r->state_load_ms, "resume_ms", r->resume_ms, "hash_ms",
-			 r->hash_ms, "hash_wait_ms", r->hash_wait_ms, "guest_downtime_ms",
-			 r->status == 0 ? r->guest_gap_ms : r->source_gap_ms, "pages_sent",
-			 (json_int_t)r->pages_sent, "zero_pages", (json_int_t)r->zero_pages,
-			 "pages_resent", (json_int_t)r->pages_resent, "wire_bytes",
-			 (json_int_t)r->wire_bytes, "compression_ratio", r->compression_ratio,
-			 "verifier_errors", (json_int_t)r->verifier_errors, "source_resumed",
-			 r->source_resumed, "guest_ok", r->guest_ok);
+	json_t *j = json_pack(
+	    "{s:s,s:s,s:f,s:f,s:i,s:o,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,"
+	    "s:I,s:f,s:I,s:b,"
+	    "s:b}",
+	    "status", status_name(r->status), "reason", r->reason, "total_s", r->total_s, "setup_s",
+	    r->setup_s, "iterations", r->iters, "iteration", its, "downtime_ms", r->downtime_ms,
+	    "final_pass_ms", r->final_pass_ms, "state_save_ms", r->state_save_ms, "transfer_ms",
+	    r->transfer_ms, "state_load_ms", r->state_load_ms, "resume_ms", r->resume_ms, "hash_ms",
+	    r->hash_ms, "hash_wait_ms", r->hash_wait_ms, "guest_downtime_ms",
+	    r->status == 0 ? r->guest_gap_ms : r->source_gap_ms, "pages_sent",
+	    (json_int_t)r->pages_sent, "zero_pages", (json_int_t)r->zero_pages, "pages_resent",
+	    (json_int_t)r->pages_resent, "wire_bytes", (json_int_t)r->wire_bytes,
+	    "compression_ratio", r->compression_ratio, "verifier_errors",
+	    (json_int_t)r->verifier_errors, "source_resumed", r->source_resumed, "guest_ok",
+	    r->guest_ok);
+	if (j) {
+		json_object_set_new(j, "throughput_MBps", json_real(throughput_MBps(r)));
+		json_object_set_new(j, "writes_at_pause",
+				    json_integer((json_int_t)r->writes_at_pause));
+	}
+	return j;
 }
 
 int kq_mig_write_json(const char *path, const struct kq_mig_send_result *r)
