@@ -14,35 +14,37 @@
 static void usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: kvmqual migrate listen [--addr HOST:PORT] [--key FILE] [--timeout S]\n"
-	       "                              [--mem-limit BYTES] [--run-after S]\n"
-	       "       kvmqual migrate send --to HOST:PORT [--key FILE] --workload NAME [options]\n"
-	       "       kvmqual migrate stream-bench [--mem SIZE] [--key FILE] [--json FILE]\n"
-	       "\n"
-	       "Moves a running micro-VM between two kvmqual processes (pre-copy).\n"
-	       "listen waits on 127.0.0.1:4444 by default. A non-loopback address (listen's\n"
-	       "--addr, send's --to) requires --key FILE: a shared secret of at least 16 bytes\n"
-	       "in a file of mode 0600 (checked). With a key the stream is authenticated and\n"
-	       "encrypted (libsodium crypto_secretstream, XChaCha20-Poly1305) and a peer\n"
-	       "without the key is refused before any state is read. Without a key the\n"
-	       "stream is in the clear: use it on loopback or a trusted link only.\n"
-	       "\n"
-	       "send options:\n"
-	       "  --workload idle|dirty|verify   guest workload on vCPU 0 (vCPU 1: heartbeat)\n"
-	       "  --rate PAGES/S      pages the workload writes per second (0: flat out)\n"
-	       "  --pattern seq|random|hot  --hot PAGES   dirtier pattern and hot-set size\n"
-	       "  --mem SIZE          guest test memory (default 64M)\n"
-	       "  --dirty bitmap-manual|bitmap|ring  dirty tracking (default bitmap-manual)\n"
-	       "  --downtime-ms MS    downtime limit (default 300)\n"
-	       "  --max-iters N --max-time S   non-convergence verdict (default 30, 30 s)\n"
-	       "  --zstd              compress page runs   --auto-converge  throttle the guest\n"
-	       "  --fault truncate|corrupt-page|corrupt-state|wrong-version   (tests)\n"
-	       "  --json FILE         write the measurements as JSON\n"
-	       "\n"
-	       "stream-bench measures, without KVM and in one run, raw loopback TCP and the\n"
-	       "migration's memory stream (its own frame, checksum and page code) carrying\n"
-	       "SIZE bytes (default 1G) of pages that all hold data, into fresh and into\n"
-	       "populated destination memory, and keyed with --key.\n");
+	    f,
+	    "usage: kvmqual migrate listen [--addr HOST:PORT] [--key FILE] [--timeout S]\n"
+	    "                              [--mem-limit BYTES] [--run-after S]\n"
+	    "       kvmqual migrate send --to HOST:PORT [--key FILE] --workload NAME [options]\n"
+	    "       kvmqual migrate stream-bench [--mem SIZE] [--key FILE] [--json FILE]\n"
+	    "       kvmqual migrate sweep [--bandwidths MBIT,..] [--rates PAGES/S,..] [options]\n"
+	    "\n"
+	    "Moves a running micro-VM between two kvmqual processes (pre-copy).\n"
+	    "listen waits on 127.0.0.1:4444 by default. A non-loopback address (listen's\n"
+	    "--addr, send's --to) requires --key FILE: a shared secret of at least 16 bytes\n"
+	    "in a file of mode 0600 (checked). With a key the stream is authenticated and\n"
+	    "encrypted (libsodium crypto_secretstream, XChaCha20-Poly1305) and a peer\n"
+	    "without the key is refused before any state is read. Without a key the\n"
+	    "stream is in the clear: use it on loopback or a trusted link only.\n"
+	    "\n"
+	    "send options:\n"
+	    "  --workload idle|dirty|verify   guest workload on vCPU 0 (vCPU 1: heartbeat)\n"
+	    "  --rate PAGES/S      pages the workload writes per second (0: flat out)\n"
+	    "  --pattern seq|random|hot  --hot PAGES   dirtier pattern and hot-set size\n"
+	    "  --mem SIZE          guest test memory (default 64M)\n"
+	    "  --dirty bitmap-manual|bitmap|ring  dirty tracking (default bitmap-manual)\n"
+	    "  --downtime-ms MS    downtime limit (default 300)\n"
+	    "  --max-iters N --max-time S   non-convergence verdict (default 30, 30 s)\n"
+	    "  --zstd              compress page runs   --auto-converge  throttle the guest\n"
+	    "  --fault truncate|corrupt-page|corrupt-state|wrong-version   (tests)\n"
+	    "  --json FILE         write the measurements as JSON\n"
+	    "\n"
+	    "stream-bench measures, without KVM and in one run, raw loopback TCP and the\n"
+	    "migration's memory stream (its own frame, checksum and page code) carrying\n"
+	    "SIZE bytes (default 1G) of pages that all hold data, into fresh and into\n"
+	    "populated destination memory, and keyed with --key.\n");
 }
 
 static int parse_key(const char *file, uint8_t key[KQ_MIG_KEY_BYTES])
@@ -349,6 +351,8 @@ static int cmd_stream_bench(int argc, char **argv)
 	return 0;
 }
 
+int kq_mig_sweep_main(int argc, char **argv); /* sweep_cmd.c */
+
 int kq_migrate_main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -359,6 +363,8 @@ int kq_migrate_main(int argc, char **argv)
 		return cmd_listen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "send"))
 		return cmd_send(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sweep"))
+		return kq_mig_sweep_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stream-bench"))
 		return cmd_stream_bench(argc - 1, argv + 1);
 	fprintf(stderr, "kvmqual migrate: unknown subcommand '%s'\n", argv[1]);
