@@ -2,6 +2,7 @@
 #include "migration-bench/guest_abi.h"
 #include "migration-bench/mig.h"
 #include "migration-bench/report.h"
+#include "migration-bench/streambench.h"
 #include "migration-bench/transport.h"
 #include "core/parse.h"
 
@@ -13,29 +14,37 @@
 static void usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: kvmqual migrate listen [--addr HOST:PORT] [--key FILE] [--timeout S]\n"
-	       "                              [--mem-limit BYTES] [--run-after S]\n"
-	       "       kvmqual migrate send --to HOST:PORT [--key FILE] --workload NAME [options]\n"
-	       "\n"
-	       "Moves a running micro-VM between two kvmqual processes (pre-copy).\n"
-	       "listen waits on 127.0.0.1:4444 by default. A non-loopback address (listen's\n"
-	       "--addr, send's --to) requires --key FILE: a shared secret of at least 16 bytes\n"
-	       "in a file of mode 0600 (checked). With a key the stream is authenticated and\n"
-	       "encrypted (libsodium crypto_secretstream, XChaCha20-Poly1305) and a peer\n"
-	       "without the key is refused before any state is read. Without a key the\n"
-	       "stream is in the clear: use it on loopback or a trusted link only.\n"
-	       "\n"
-	       "send options:\n"
-	       "  --workload idle|dirty|verify   guest workload on vCPU 0 (vCPU 1: heartbeat)\n"
-	       "  --rate PAGES/S      pages the workload writes per second (0: flat out)\n"
-	       "  --pattern seq|random|hot  --hot PAGES   dirtier pattern and hot-set size\n"
-	       "  --mem SIZE          guest test memory (default 64M)\n"
-	       "  --dirty bitmap-manual|bitmap|ring  dirty tracking (default bitmap-manual)\n"
-	       "  --downtime-ms MS    downtime limit (default 300)\n"
-	       "  --max-iters N --max-time S   non-convergence verdict (default 30, 30 s)\n"
-	       "  --zstd              compress page runs   --auto-converge  throttle the guest\n"
-	       "  --fault truncate|corrupt-page|corrupt-state|wrong-version   (tests)\n"
-	       "  --json FILE         write the measurements as JSON\n");
+	    f,
+	    "usage: kvmqual migrate listen [--addr HOST:PORT] [--key FILE] [--timeout S]\n"
+	    "                              [--mem-limit BYTES] [--run-after S]\n"
+	    "       kvmqual migrate send --to HOST:PORT [--key FILE] --workload NAME [options]\n"
+	    "       kvmqual migrate stream-bench [--mem SIZE] [--key FILE] [--json FILE]\n"
+	    "       kvmqual migrate sweep [--bandwidths MBIT,..] [--rates PAGES/S,..] [options]\n"
+	    "\n"
+	    "Moves a running micro-VM between two kvmqual processes (pre-copy).\n"
+	    "listen waits on 127.0.0.1:4444 by default. A non-loopback address (listen's\n"
+	    "--addr, send's --to) requires --key FILE: a shared secret of at least 16 bytes\n"
+	    "in a file of mode 0600 (checked). With a key the stream is authenticated and\n"
+	    "encrypted (libsodium crypto_secretstream, XChaCha20-Poly1305) and a peer\n"
+	    "without the key is refused before any state is read. Without a key the\n"
+	    "stream is in the clear: use it on loopback or a trusted link only.\n"
+	    "\n"
+	    "send options:\n"
+	    "  --workload idle|dirty|verify   guest workload on vCPU 0 (vCPU 1: heartbeat)\n"
+	    "  --rate PAGES/S      pages the workload writes per second (0: flat out)\n"
+	    "  --pattern seq|random|hot  --hot PAGES   dirtier pattern and hot-set size\n"
+	    "  --mem SIZE          guest test memory (default 64M)\n"
+	    "  --dirty bitmap-manual|bitmap|ring  dirty tracking (default bitmap-manual)\n"
+	    "  --downtime-ms MS    downtime limit (default 300)\n"
+	    "  --max-iters N --max-time S   non-convergence verdict (default 30, 30 s)\n"
+	    "  --zstd              compress page runs   --auto-converge  throttle the guest\n"
+	    "  --fault truncate|corrupt-page|corrupt-state|wrong-version   (tests)\n"
+	    "  --json FILE         write the measurements as JSON\n"
+	    "\n"
+	    "stream-bench measures, without KVM and in one run, raw loopback TCP and the\n"
+	    "migration's memory stream (its own frame, checksum and page code) carrying\n"
+	    "SIZE bytes (default 1G) of pages that all hold data, into fresh and into\n"
+	    "populated destination memory, and keyed with --key.\n");
 }
 
 static int parse_key(const char *file, uint8_t key[KQ_MIG_KEY_BYTES])
@@ -267,6 +276,83 @@ static int cmd_send(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_stream_bench(int argc, char **argv)
+{
+	struct kq_mig_stream_bench_opts o = {.size = 1ULL << 30};
+	const char *keyfile = NULL, *json = NULL;
+	static const struct option opts[] = {{"mem", 1, 0, 'm'},
+					     {"key", 1, 0, 'k'},
+					     {"json", 1, 0, 'j'},
+					     {"help", 0, 0, 'h'},
+					     {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (kq_parse_size(optarg, &o.size) < 0 || o.size < KQ_MIG_PAGE ||
+			    o.size % KQ_MIG_PAGE) {
+				fprintf(stderr,
+					"kvmqual migrate stream-bench: --mem '%s' is not a size in "
+					"whole pages\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	uint8_t key[KQ_MIG_KEY_BYTES];
+	if (keyfile && parse_key(keyfile, key) < 0)
+		return 2;
+	o.key = keyfile ? key : NULL;
+	struct kq_mig_stream_bench b;
+	char err[512];
+	if (kq_mig_stream_bench(&o, &b, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmqual migrate stream-bench: %s\n", err);
+		return 1;
+	}
+	double raw = (b.raw_Bps + b.raw2_Bps) / 2;
+	printf("stream bench: %llu bytes over loopback TCP\n", (unsigned long long)b.bytes);
+	printf("  raw TCP              %8.1f MB/s (before %.1f, after %.1f)\n", raw / 1e6,
+	       b.raw_Bps / 1e6, b.raw2_Bps / 1e6);
+	printf("  stream, fresh memory %8.1f MB/s  %5.1f %% of raw TCP\n", b.stream_fresh_Bps / 1e6,
+	       100 * b.stream_fresh_Bps / raw);
+	printf("  stream, warm memory  %8.1f MB/s  %5.1f %% of raw TCP (wire %.1f MB/s)\n",
+	       b.stream_warm_Bps / 1e6, 100 * b.stream_warm_Bps / raw, b.stream_wire_Bps / 1e6);
+	if (o.key)
+		printf("  keyed, fresh memory  %8.1f MB/s  %5.1f %% of raw TCP\n",
+		       b.keyed_Bps / 1e6, 100 * b.keyed_Bps / raw);
+	if (json) {
+		json_t *j = json_pack(
+		    "{s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "bytes", (json_int_t)b.bytes,
+		    "raw_tcp_MBps", raw / 1e6, "raw_tcp_before_MBps", b.raw_Bps / 1e6,
+		    "raw_tcp_after_MBps", b.raw2_Bps / 1e6, "stream_fresh_MBps",
+		    b.stream_fresh_Bps / 1e6, "stream_warm_MBps", b.stream_warm_Bps / 1e6,
+		    "stream_wire_MBps", b.stream_wire_Bps / 1e6, "keyed_MBps", b.keyed_Bps / 1e6);
+		int r = json_dump_file(j, json, JSON_INDENT(2));
+		json_decref(j);
+		if (r < 0) {
+			fprintf(stderr, "kvmqual migrate stream-bench: cannot write %s\n", json);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int kq_mig_sweep_main(int argc, char **argv); /* sweep_cmd.c */
+
 int kq_migrate_main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -277,6 +363,10 @@ int kq_migrate_main(int argc, char **argv)
 		return cmd_listen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "send"))
 		return cmd_send(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sweep"))
+		return kq_mig_sweep_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stream-bench"))
+		return cmd_stream_bench(argc - 1, argv + 1);
 	fprintf(stderr, "kvmqual migrate: unknown subcommand '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -5,6 +5,7 @@
  * before the guest runs discards the VM. */
 #include "migration-bench/guest_abi.h"
 #include "migration-bench/mig.h"
+#include "migration-bench/pagemap.h"
 #include "migration-bench/recv.h"
 #include "migration-bench/transport.h"
 #include "vmm/err.h"
@@ -26,6 +27,8 @@ struct dst {
 	struct kq_mig_setup built;
 	struct kq_state *state;
 	struct kq_mig_conn conn;
+	int pagemap; /* never-populated pages need no clearing */
+	double state_load_s, loaded_at;
 	uint64_t gap_cycles, ver_errors, ver_writes;
 };
 
@@ -125,6 +128,23 @@ static uint8_t *sink_mem(void *ctx, int slot)
 	return d->vm ? kq_mig_slot_host(d->vm, &d->built, slot) : NULL;
 }
 
+static int sink_absent(void *ctx, int slot, const uint8_t *mem, uint32_t n, uint8_t *bits)
+{
+	struct dst *d = ctx;
+	uint32_t b = d->built.slots[slot].backing;
+	if (b != KQ_BACK_ANON && b != KQ_BACK_THP)
+		return -1;
+	return kq_mig_absent(d->pagemap, mem, n, bits);
+}
+
+static void sink_populate(void *ctx, uint8_t *mem, uint32_t n)
+{
+	kq_mig_populate(mem, n);
+}
+
+/* The state is loaded as soon as it arrives (all memory is here by then),
+ * while the source may still be hashing its memory: nothing runs before
+ * COMPLETE's hash matched. */
 static int sink_state(void *ctx, const struct kq_mig_state *st, char *err, size_t n)
 {
 	struct dst *d = ctx;
@@ -132,10 +152,17 @@ static int sink_state(void *ctx, const struct kq_mig_state *st, char *err, size_
 		snprintf(err, n, "a second VM state record");
 		return -1;
 	}
+	double t0 = kq_mig_now();
 	if (kq_state_decode(st->data, st->len, &d->state) < 0) {
 		snprintf(err, n, "the state record does not decode: %s", kq_err());
 		return -1;
 	}
+	if (kq_state_restore(d->vm, d->state) < 0) {
+		snprintf(err, n, "the state does not load here: %s", kq_err());
+		return -1;
+	}
+	d->loaded_at = kq_mig_now();
+	d->state_load_s = d->loaded_at - t0;
 	return 0;
 }
 
@@ -146,13 +173,8 @@ static void fail_ack(struct dst *d, uint32_t phase, const char *msg)
 	send_ack(d, &a);
 }
 
-static int run_guest(struct dst *d, struct kq_mig_recv *rx, double hash_s, char *err, size_t n)
+static int run_guest(struct dst *d, struct kq_mig_recv *rx, double hash_wait_s, char *err, size_t n)
 {
-	double t0 = kq_mig_now();
-	if (kq_state_restore(d->vm, d->state) < 0) {
-		snprintf(err, n, "the state does not load here: %s", kq_err());
-		return -1;
-	}
 	double t1 = kq_mig_now();
 	if (kq_vm_start(d->vm) < 0) {
 		snprintf(err, n, "starting the vCPUs: %s", kq_err());
@@ -161,9 +183,9 @@ static int run_guest(struct dst *d, struct kq_mig_recv *rx, double hash_s, char 
 	uint64_t running = kq_mig_realtime_ns();
 	struct kq_mig_ack a = {.phase = KQ_MIG_ACK_RUNNING, .value = rx->mem_hash};
 	a.v[KQ_ACKV_RUNNING_REALTIME_NS] = running;
-	a.v[KQ_ACKV_STATE_LOAD_NS] = (uint64_t)((t1 - t0) * 1e9);
+	a.v[KQ_ACKV_STATE_LOAD_NS] = (uint64_t)(d->state_load_s * 1e9);
 	a.v[KQ_ACKV_RESUME_NS] = (uint64_t)((kq_mig_now() - t1) * 1e9);
-	a.v[KQ_ACKV_HASH_NS] = (uint64_t)(hash_s * 1e9);
+	a.v[KQ_ACKV_HASH_WAIT_NS] = (uint64_t)(hash_wait_s * 1e9);
 	send_ack(d, &a); /* the guest runs here now, whether the source hears it or not */
 	usleep((useconds_t)(d->o->run_after_s * 1e6));
 	uint64_t one = 1;
@@ -188,33 +210,34 @@ static int run_guest(struct dst *d, struct kq_mig_recv *rx, double hash_s, char 
 
 int kq_mig_receive(const struct kq_mig_listen_opts *o, char *err, size_t n)
 {
-	struct dst d = {.o = o};
+	struct dst d = {.o = o, .pagemap = kq_mig_pagemap_open()};
 	int lfd = o->listen_fd, port, rc = -1;
 	d.conn.fd = -1;
 	if (lfd < 0 && (lfd = kq_mig_listen(o->addr, &port, err, n)) < 0)
 		return -1;
 	if (kq_mig_accept(lfd, o->key, o->timeout_s, &d.conn, err, n) < 0)
 		goto out;
-	struct kq_mig_sink sink = {sink_setup, sink_mem, sink_state, &d};
+	struct kq_mig_sink sink = {sink_setup, sink_mem,    sink_state,
+				   &d,	       sink_absent, sink_populate};
 	struct kq_mig_recv rx;
 	if (kq_mig_recv_init(&rx, &sink) < 0) {
 		snprintf(err, n, "out of memory");
 		goto out;
 	}
+	rx.allow_unchecked = o->allow_unchecked;
 	struct kq_bytes p = {0};
 	uint8_t hdr[KQ_MIG_HDR_SIZE];
 	int r = 0;
-	double hash_s = 0;
+	double hash_wait_s = 0;
 	while (r == 0) {
 		if (kq_mig_conn_read(&d.conn, hdr, &p, err, n) < 0) {
 			r = -1;
 			break;
 		}
 		enum kq_mig_phase before = rx.phase;
-		double t = kq_mig_now();
 		r = kq_mig_recv_frame(&rx, hdr, p.p, (uint32_t)p.len, err, n);
-		if (r == 1)
-			hash_s = kq_mig_now() - t;
+		if (r == 1 && d.loaded_at > 0)
+			hash_wait_s = kq_mig_now() - d.loaded_at;
 		if (before == KQ_MIG_PH_SETUP) {
 			if (r < 0)
 				fail_ack(&d, KQ_MIG_ACK_SETUP, err);
@@ -226,7 +249,7 @@ int kq_mig_receive(const struct kq_mig_listen_opts *o, char *err, size_t n)
 	}
 	kq_bytes_free(&p);
 	if (r == 1)
-		rc = run_guest(&d, &rx, hash_s, err, n);
+		rc = run_guest(&d, &rx, hash_wait_s, err, n);
 	else if (rx.phase != KQ_MIG_PH_SETUP)
 		fail_ack(&d, KQ_MIG_ACK_RUNNING, err);
 	kq_mig_recv_free(&rx);
@@ -239,5 +262,7 @@ out:
 	kq_vm_destroy(d.vm);
 	if (d.kvm_open)
 		kq_kvm_close(&d.kvm);
+	if (d.pagemap >= 0)
+		close(d.pagemap);
 	return rc;
 }

@@ -22,10 +22,11 @@ static const struct kq_param_spec params[] = {
     {"pattern", KQ_PT_STRING, "seq, random or hot"},
     {"hot", KQ_PT_U64, "hot-set pages"},
     {"dirty", KQ_PT_STRING, "bitmap-manual (default), bitmap or ring"},
-    {"downtime_ms", KQ_PT_DOUBLE, "downtime limit (default 300)"},
+    {"downtime_ms", KQ_PT_DOUBLE, "downtime limit (default 300; 2000 in the emulated host)"},
     {"zstd", KQ_PT_BOOL, "compress page runs"},
     {"fault", KQ_PT_STRING,
-     "truncate, corrupt-page, corrupt-state, wrong-version, dest-oom, kill-dest"},
+     "truncate, corrupt-page, corrupt-state, wrong-version, dest-oom, kill-dest, drop-page; "
+     "drop-page-unchecked (tests: must FAIL by the verifier)"},
     {NULL, 0, NULL},
 };
 
@@ -34,7 +35,7 @@ struct dest_child {
 	int err_fd; /* its stderr */
 };
 
-static int start_dest(int lfd, uint64_t mem_limit, struct dest_child *c)
+static int start_dest(int lfd, uint64_t mem_limit, bool unchecked, struct dest_child *c)
 {
 	int p[2];
 	if (pipe(p) < 0)
@@ -45,8 +46,11 @@ static int start_dest(int lfd, uint64_t mem_limit, struct dest_child *c)
 	if (c->pid == 0) {
 		dup2(p[1], 2);
 		close(p[0]);
-		struct kq_mig_listen_opts o = {
-		    .listen_fd = lfd, .timeout_s = 30, .run_after_s = 0.2, .mem_limit = mem_limit};
+		struct kq_mig_listen_opts o = {.listen_fd = lfd,
+					       .timeout_s = 30,
+					       .run_after_s = 0.2,
+					       .mem_limit = mem_limit,
+					       .allow_unchecked = unchecked};
 		char err[1024];
 		if (kq_mig_receive(&o, err, sizeof(err)) < 0) {
 			fprintf(stderr, "destination discarded the incoming VM: %s\n", err);
@@ -83,7 +87,9 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 		   .test_mem = t->mem_bytes ? t->mem_bytes : (uint64_t)(emulated ? 8 : 32) << 20,
 		   .rate = (uint64_t)kq_test_param_int(t, "rate", 0),
 		   .hot = (uint64_t)kq_test_param_int(t, "hot", 0)},
-	    .downtime_ms = kq_test_param_double(t, "downtime_ms", 300),
+	    /* Emulated: pausing and saving the state alone takes longer than
+	     * 300 ms there, so the default limit is 2 s (functional checks only). */
+	    .downtime_ms = kq_test_param_double(t, "downtime_ms", emulated ? 2000 : 300),
 	    .max_iters = 30,
 	    .max_time_s = emulated ? 60 : 20,
 	    .warmup_s = 0.1,
@@ -98,13 +104,16 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 					      : KQ_MIG_SEQ;
 	int dm = kq_dirty_mode_parse(kq_test_param(t, "dirty", "bitmap-manual"));
 	o.dirty = dm < 0 ? KQ_DIRTY_BITMAP_MANUAL : (enum kq_dirty_mode)dm;
-	o.fault = !strcmp(fault, "truncate")	    ? KQ_FAULT_TRUNCATE
-		  : !strcmp(fault, "corrupt-page")  ? KQ_FAULT_CORRUPT_PAGE
-		  : !strcmp(fault, "corrupt-state") ? KQ_FAULT_CORRUPT_STATE
-		  : !strcmp(fault, "wrong-version") ? KQ_FAULT_WRONG_VERSION
-						    : KQ_FAULT_NONE;
-	if (o.fault == KQ_FAULT_CORRUPT_PAGE)
-		o.wl.rate = o.wl.rate ? o.wl.rate : 2000; /* iteration 1 must carry pages */
+	o.fault = !strcmp(fault, "truncate")		  ? KQ_FAULT_TRUNCATE
+		  : !strcmp(fault, "corrupt-page")	  ? KQ_FAULT_CORRUPT_PAGE
+		  : !strcmp(fault, "corrupt-state")	  ? KQ_FAULT_CORRUPT_STATE
+		  : !strcmp(fault, "wrong-version")	  ? KQ_FAULT_WRONG_VERSION
+		  : !strcmp(fault, "drop-page")		  ? KQ_FAULT_DROP_PAGE
+		  : !strcmp(fault, "drop-page-unchecked") ? KQ_FAULT_DROP_PAGE_UNCHECKED
+							  : KQ_FAULT_NONE;
+	if (o.fault == KQ_FAULT_CORRUPT_PAGE || o.fault == KQ_FAULT_DROP_PAGE ||
+	    o.fault == KQ_FAULT_DROP_PAGE_UNCHECKED)
+		o.wl.rate = o.wl.rate ? o.wl.rate : 2000; /* later passes must carry pages */
 	char err[1024], addr[64];
 	int port;
 	/* The emulated host's init leaves lo down; a host whose lo is down
@@ -122,7 +131,7 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 	o.to = addr;
 	struct dest_child dc;
 	uint64_t limit = !strcmp(fault, "dest-oom") ? 4 << 20 : 0;
-	if (start_dest(lfd, limit, &dc) < 0) {
+	if (start_dest(lfd, limit, o.fault == KQ_FAULT_DROP_PAGE_UNCHECKED, &dc) < 0) {
 		kq_result_set_status(res, KQ_FAIL, "fork of the destination failed");
 		close(lfd);
 		return;
@@ -137,12 +146,25 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 	char dmsg[2048];
 	int dst_rc = finish_dest(&dc, dmsg, sizeof(dmsg));
 	kq_mig_add_metrics(res, r);
+	uint64_t dirty_seen = 0; /* pages dirty tracking reported after iteration 0 */
+	for (int i = 0; i < r->iters; i++)
+		dirty_seen += i + 1 < r->iters ? r->it[i].dirty_pages : r->it[i].pages;
 	kq_result_diag(res, "source: %s", r->reason[0] ? r->reason : "migrated");
+	if (r->dropped_gpa)
+		kq_result_diag(res, "planted: page 0x%llx left out of the final pass",
+			       (unsigned long long)r->dropped_gpa);
 	kq_result_diag(res, "destination (exit %d): %s", dst_rc, dmsg[0] ? dmsg : "-");
 	if (r->verifier_ran && r->verifier_errors)
 		kq_result_set_status(res, KQ_FAIL,
 				     "the verifier found %llu lost or duplicated writes",
 				     (unsigned long long)r->verifier_errors);
+	else if (o.fault == KQ_FAULT_DROP_PAGE_UNCHECKED)
+		kq_result_set_status(res, KQ_FAIL,
+				     r->dropped_gpa
+					 ? "a page was left out (0x%llx) and the verifier "
+					   "found nothing: %s"
+					 : "no dirty page to leave out (0x%llx): %s",
+				     (unsigned long long)r->dropped_gpa, r->reason);
 	else if (!r->guest_ok)
 		kq_result_set_status(res, KQ_FAIL, "the guest did not finish: %s", r->reason);
 	else if (!fault[0]) {
@@ -151,6 +173,18 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 		else if (dst_rc != 0)
 			kq_result_set_status(res, KQ_FAIL, "destination exited %d: %s", dst_rc,
 					     dmsg);
+		else if (o.wl.mode != KQ_MIG_IDLE && o.wl.rate && r->writes_at_pause && !dirty_seen)
+			kq_result_set_status(res, KQ_FAIL,
+					     "the guest wrote %llu pages before the pause, dirty "
+					     "tracking reported none",
+					     (unsigned long long)r->writes_at_pause);
+		else if (o.wl.mode == KQ_MIG_VERIFY && r->verifier_writes <= r->writes_at_pause)
+			kq_result_set_status(
+			    res, KQ_FAIL,
+			    "the verifier made no progress on the destination (%llu "
+			    "writes in all, %llu at the pause)",
+			    (unsigned long long)r->verifier_writes,
+			    (unsigned long long)r->writes_at_pause);
 		else if (r->guest_gap_ms < 0.5 * (r->final_pass_ms + r->state_save_ms))
 			kq_result_set_status(res, KQ_FAIL,
 					     "guest time did not move on across the switchover: "
@@ -176,6 +210,13 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 					     dst_rc, dmsg);
 		else if (!r->verifier_ran)
 			kq_result_set_status(res, KQ_FAIL, "the verifier did not report");
+		else if (o.fault == KQ_FAULT_DROP_PAGE &&
+			 (!r->dropped_gpa || !strstr(dmsg, "mem_hash")))
+			kq_result_set_status(
+			    res, KQ_FAIL,
+			    "a page left out (0x%llx) was not caught by the memory "
+			    "hash: %s",
+			    (unsigned long long)r->dropped_gpa, dmsg);
 		else
 			kq_result_set_status(
 			    res, KQ_PASS,

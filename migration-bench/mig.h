@@ -21,6 +21,11 @@ enum kq_mig_fault {
 	KQ_FAULT_CORRUPT_STATE, /* flip a byte inside the STATE payload after its checksum */
 	KQ_FAULT_WRONG_VERSION, /* SETUP frame header says version 99 */
 	KQ_FAULT_KILL_DEST,	/* SIGKILL to kill_pid after the first iteration */
+	KQ_FAULT_DROP_PAGE,	/* the final pass leaves out one dirty test page */
+	/* Tests only: as DROP_PAGE, and COMPLETE carries no memory hash (0), which
+	 * a destination started with allow_unchecked accepts: the guest runs on
+	 * with a stale page, and the verifier must find it. */
+	KQ_FAULT_DROP_PAGE_UNCHECKED,
 };
 
 struct kq_mig_workload {
@@ -60,14 +65,20 @@ struct kq_mig_send_result {
 	int iters;
 	struct kq_mig_iter_result it[KQ_MIG_MAX_ITERS + 1];
 	/* host-side downtime: source pause → destination running */
-	double downtime_ms, final_pass_ms, state_save_ms, transfer_ms, state_load_ms, resume_ms,
-	    hash_ms;
+	double downtime_ms, final_pass_ms, state_save_ms, transfer_ms, state_load_ms, resume_ms;
+	/* The memory check: hash_ms computing the paused source's hash (in a
+	 * thread, beside the final pass and the state); hash_wait_ms the part of
+	 * it the destination waited for after loading the state (in the
+	 * downtime). */
+	double hash_ms, hash_wait_ms;
 	double guest_gap_ms;  /* largest heartbeat gap on the destination */
 	double source_gap_ms; /* on the source when it resumed after a failure */
 	uint64_t pages_sent, zero_pages, pages_resent, wire_bytes, raw_bytes;
 	double compression_ratio;
 	uint64_t mem_hash;
 	uint64_t verifier_errors, verifier_writes;
+	uint64_t writes_at_pause; /* the workload's page writes when the source paused */
+	uint64_t dropped_gpa;	  /* KQ_FAULT_DROP_PAGE*: the page left out, 0 if none */
 	bool verifier_ran, guest_ok;
 	double throttle; /* auto-converge's last duty cycle, 1 = none */
 };
@@ -78,7 +89,8 @@ struct kq_mig_listen_opts {
 	double timeout_s;
 	uint64_t mem_limit; /* allocation limit in bytes (address space); 0: none */
 	double run_after_s;
-	int listen_fd; /* >= 0: already listening (the driver's forked child) */
+	int listen_fd;	      /* >= 0: already listening (the driver's forked child) */
+	bool allow_unchecked; /* tests only: accept COMPLETE without a memory hash */
 };
 
 /* Runs the source: builds and starts its VM, migrates it. */

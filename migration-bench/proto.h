@@ -18,7 +18,7 @@
 
 #define KQ_MIG_MAGIC	    0x464d514bu /* "KQMF" */
 #define KQ_MIG_SEALED_MAGIC 0x534d514bu /* "KQMS": a keyed stream's preamble */
-#define KQ_MIG_VERSION	    1
+#define KQ_MIG_VERSION	    2		/* 2: the memory hash combines per-page hashes */
 #define KQ_MIG_HDR_SIZE	    32
 #define KQ_MIG_MAX_PAYLOAD  (4u << 20)
 #define KQ_MIG_PAGE	    4096u
@@ -54,6 +54,11 @@ struct kq_mig_hdr {
 /* Appends one frame (header + payload) to out. */
 void kq_mig_frame_put(struct kq_bytes *out, uint16_t type, uint32_t seq, const void *payload,
 		      uint32_t len);
+/* A frame built in place: begin leaves room for the header and returns its
+ * offset; the payload is appended to out; end writes the header over it
+ * (length, checksum). Saves copying a large payload twice. */
+size_t kq_mig_frame_begin(struct kq_bytes *out);
+void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq);
 /* Checks a header read at stream offset `off`: magic, version (a mismatch
  * names both versions), header checksum, known type, length limit, expected
  * sequence. */
@@ -125,20 +130,28 @@ struct kq_mig_run_stats {
 };
 /* Encodes npages pages from host memory `mem` at gpa as a PAGES payload;
  * compresses the data with z when z is non-NULL (kept raw when zstd does not
- * make it smaller). Returns 0, or -1 when out of memory or zstd failed. */
+ * make it smaller). `absent` (or NULL): bit i set when page i is known to be
+ * zero without reading it (never populated; see pagemap.h). Returns 0, or -1
+ * when out of memory or zstd failed. */
 int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint32_t npages,
-		   struct kq_mig_zstd *z, struct kq_mig_run_stats *st);
+		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st);
 /* Decodes and checks a PAGES payload: alignment, count, flags, the zero
  * bitmap against raw_len, and that the run lies inside one of the layout's
  * slots (returned in *slot). */
 int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct kq_mig_run *run,
 		      int *slot);
 /* Writes the run into dst (the slot's host memory at run->gpa): data pages
- * copied, zero pages cleared; decompresses with z (scratch of at least
- * KQ_MIG_MAX_RUN pages). A zstd frame that does not expand to exactly
- * raw_len bytes is an error naming the frame. */
+ * copied, zero pages cleared unless `absent` (or NULL) says they were never
+ * populated; decompresses with z (scratch of at least KQ_MIG_MAX_RUN
+ * pages). hashes (or NULL) gets each page's kq_mig_page_hash(). A zstd frame
+ * that does not expand to exactly raw_len bytes is an error naming the
+ * frame. */
 int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_zstd *z,
-		     uint8_t *scratch, struct kq_rd *r);
+		     uint8_t *scratch, const uint8_t *absent, uint64_t *hashes, struct kq_rd *r);
+/* A page's hash as the memory check combines them: XXH3-64 of its 4096
+ * bytes, never 0 (0 marks a page that never arrived). */
+uint64_t kq_mig_page_hash(const uint8_t *p);
+uint64_t kq_mig_zero_page_hash(void);
 bool kq_mig_page_is_zero(const uint8_t *p);
 
 /* --- ITER: the source's count of one iteration; the destination checks it */
@@ -164,7 +177,7 @@ int kq_mig_state_decode(struct kq_rd *r, uint32_t vcpus, struct kq_mig_state *s)
 
 /* --- COMPLETE ------------------------------------------------------------ */
 struct kq_mig_complete {
-	uint64_t mem_hash;	    /* XXH3-64 over every slot, in slot order, paused */
+	uint64_t mem_hash;	    /* the paused source's memory, kq_mig_mem_hash() */
 	uint64_t pause_realtime_ns; /* CLOCK_REALTIME when the source paused */
 	uint32_t state_records;	    /* STATE frames that preceded */
 	uint32_t iterations;
@@ -182,7 +195,7 @@ enum kq_mig_ack_value {
 	KQ_ACKV_RUNNING_REALTIME_NS,  /* RUNNING: CLOCK_REALTIME when its vCPUs started */
 	KQ_ACKV_STATE_LOAD_NS,	      /* RUNNING: decode + restore of the state */
 	KQ_ACKV_RESUME_NS,	      /* RUNNING: starting the vCPU threads */
-	KQ_ACKV_HASH_NS,	      /* RUNNING: hashing its memory */
+	KQ_ACKV_HASH_WAIT_NS,	      /* RUNNING: state loaded, waiting for COMPLETE */
 	KQ_ACKV_HEARTBEAT_GAP_NS = 0, /* FINISHED: the guest's largest heartbeat gap */
 	KQ_ACKV_VERIFIER_ERRORS,      /* FINISHED */
 	KQ_ACKV_VERIFIER_WRITES,      /* FINISHED */

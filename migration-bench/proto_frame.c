@@ -35,23 +35,36 @@ static uint64_t get(const uint8_t *p, int n)
 	return v;
 }
 
-void kq_mig_frame_put(struct kq_bytes *out, uint16_t type, uint32_t seq, const void *payload,
-		      uint32_t len)
+size_t kq_mig_frame_begin(struct kq_bytes *out)
 {
-	uint8_t *h = kq_bytes_reserve(out, KQ_MIG_HDR_SIZE + (size_t)len);
-	if (!h)
+	size_t at = out->len;
+	if (kq_bytes_reserve(out, KQ_MIG_HDR_SIZE))
+		out->len += KQ_MIG_HDR_SIZE;
+	return at;
+}
+
+void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq)
+{
+	if (out->failed || out->len < at + KQ_MIG_HDR_SIZE)
 		return;
+	uint8_t *h = out->p + at;
+	uint32_t len = (uint32_t)(out->len - at - KQ_MIG_HDR_SIZE);
 	le(h, KQ_MIG_MAGIC, 4);
 	le(h + 4, KQ_MIG_VERSION, 2);
 	le(h + 6, type, 2);
 	le(h + 8, len, 4);
 	le(h + 12, seq, 4);
-	le(h + 16, payload_sum(payload, len), 8);
+	le(h + 16, payload_sum(h + KQ_MIG_HDR_SIZE, len), 8);
 	le(h + 24, XXH32(h, 24, 0), 4);
 	le(h + 28, 0, 4);
-	if (len)
-		memcpy(h + KQ_MIG_HDR_SIZE, payload, len);
-	out->len += KQ_MIG_HDR_SIZE + (size_t)len;
+}
+
+void kq_mig_frame_put(struct kq_bytes *out, uint16_t type, uint32_t seq, const void *payload,
+		      uint32_t len)
+{
+	size_t at = kq_mig_frame_begin(out);
+	kq_bytes_put(out, payload, len);
+	kq_mig_frame_end(out, at, type, seq);
 }
 
 void kq_mig_frame_name(char *dst, size_t n, const struct kq_mig_hdr *h)

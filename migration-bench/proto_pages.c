@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 #include <zstd.h>
 
 struct kq_mig_zstd {
@@ -52,14 +53,15 @@ bool kq_mig_page_is_zero(const uint8_t *p)
 /* Layout: u64 gpa | u32 npages | u32 flags | u32 raw_len | u32 data_len |
  * zero bitmap (ceil(npages / 8) bytes, unused high bits clear) | data. */
 int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint32_t npages,
-		   struct kq_mig_zstd *z, struct kq_mig_run_stats *st)
+		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st)
 {
 	if (npages == 0 || npages > KQ_MIG_MAX_RUN)
 		return -1;
 	uint8_t zero[KQ_MIG_MAX_RUN / 8] = {0};
 	uint32_t nz = 0;
 	for (uint32_t i = 0; i < npages; i++)
-		if (kq_mig_page_is_zero(mem + (size_t)i * KQ_MIG_PAGE))
+		if ((absent && absent[i / 8] & (1u << (i % 8))) ||
+		    kq_mig_page_is_zero(mem + (size_t)i * KQ_MIG_PAGE))
 			zero[i / 8] |= (uint8_t)(1u << (i % 8));
 		else
 			nz++;
@@ -77,11 +79,16 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 	if (!data)
 		return -1;
 	uint8_t *w = data;
-	for (uint32_t i = 0; i < npages; i++)
-		if (!(zero[i / 8] & (1u << (i % 8)))) {
-			memcpy(w, mem + (size_t)i * KQ_MIG_PAGE, KQ_MIG_PAGE);
-			w += KQ_MIG_PAGE;
+	for (uint32_t i = 0; i < npages;) { /* stretches of data pages, one copy each */
+		uint32_t j = i;
+		while (j < npages && !(zero[j / 8] & (1u << (j % 8))))
+			j++;
+		if (j > i) {
+			memcpy(w, mem + (size_t)i * KQ_MIG_PAGE, (size_t)(j - i) * KQ_MIG_PAGE);
+			w += (size_t)(j - i) * KQ_MIG_PAGE;
 		}
+		i = j + 1;
+	}
 	uint32_t data_len = raw_len;
 	if (z && raw_len) {
 		size_t c = ZSTD_compressCCtx(z->c, z->buf, KQ_MIG_MAX_RUN * KQ_MIG_PAGE, data,
@@ -169,8 +176,24 @@ int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct
 	return kq_rd_end(r);
 }
 
+uint64_t kq_mig_page_hash(const uint8_t *p)
+{
+	uint64_t h = XXH3_64bits(p, KQ_MIG_PAGE);
+	return h ? h : 1;
+}
+
+uint64_t kq_mig_zero_page_hash(void)
+{
+	static uint64_t h;
+	if (!h) {
+		static const uint8_t zero[KQ_MIG_PAGE];
+		h = kq_mig_page_hash(zero);
+	}
+	return h;
+}
+
 int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_zstd *z,
-		     uint8_t *scratch, struct kq_rd *r)
+		     uint8_t *scratch, const uint8_t *absent, uint64_t *hashes, struct kq_rd *r)
 {
 	const uint8_t *data = run->data;
 	if (run->flags & KQ_MIG_RUN_ZSTD) {
@@ -194,10 +217,15 @@ int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_z
 	for (uint32_t i = 0; i < run->npages; i++) {
 		uint8_t *p = dst + (size_t)i * KQ_MIG_PAGE;
 		if (run->zero[i / 8] & (1u << (i % 8))) {
-			/* Reading an untouched page maps no memory; clear only what holds data. */
-			if (!kq_mig_page_is_zero(p))
+			/* A never-populated page is zero already: touching it would map it. */
+			if (!(absent && absent[i / 8] & (1u << (i % 8))) && !kq_mig_page_is_zero(p))
 				memset(p, 0, KQ_MIG_PAGE);
+			if (hashes)
+				hashes[i] = kq_mig_zero_page_hash();
 		} else {
+			/* Hashed from the payload, still in cache, as it was checked. */
+			if (hashes)
+				hashes[i] = kq_mig_page_hash(data);
 			memcpy(p, data, KQ_MIG_PAGE);
 			data += KQ_MIG_PAGE;
 		}

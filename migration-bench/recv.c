@@ -1,6 +1,7 @@
 /* The destination's stream reader, apart from KVM (see recv.h). */
 #include "migration-bench/recv.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,22 +26,39 @@ void kq_mig_recv_free(struct kq_mig_recv *rx)
 	free(rx->scratch);
 	rx->zstd = NULL;
 	rx->scratch = NULL;
+	for (int i = 0; i < KQ_MIG_MAX_SLOTS; i++) {
+		free(rx->page_hash[i]);
+		rx->page_hash[i] = NULL;
+	}
 }
 
-uint64_t kq_mig_mem_hash(const struct kq_mig_setup *s, uint8_t *(*slot_mem)(void *, int), void *ctx)
+uint64_t kq_mig_mem_hash(const struct kq_mig_setup *s, const struct kq_mig_sink *sink)
 {
 	XXH3_state_t *st = XXH3_createState();
+	uint64_t h[KQ_MIG_MAX_RUN];
+	uint8_t absent[KQ_MIG_MAX_RUN / 8];
 	if (!st)
 		return 0;
 	XXH3_64bits_reset(st);
 	for (uint32_t i = 0; i < s->nslots; i++) {
-		uint8_t *m = slot_mem(ctx, (int)i);
-		if (m)
-			XXH3_64bits_update(st, m, s->slots[i].size);
+		uint8_t *m = sink->slot_mem(sink->ctx, (int)i);
+		uint64_t np = s->slots[i].size / KQ_MIG_PAGE;
+		for (uint64_t pg = 0; m && pg < np; pg += KQ_MIG_MAX_RUN) {
+			uint32_t n =
+			    np - pg < KQ_MIG_MAX_RUN ? (uint32_t)(np - pg) : KQ_MIG_MAX_RUN;
+			uint8_t *p = m + pg * KQ_MIG_PAGE;
+			bool known =
+			    sink->absent && sink->absent(sink->ctx, (int)i, p, n, absent) == 0;
+			for (uint32_t k = 0; k < n; k++)
+				h[k] = known && (absent[k / 8] & (1u << (k % 8)))
+					   ? kq_mig_zero_page_hash()
+					   : kq_mig_page_hash(p + (size_t)k * KQ_MIG_PAGE);
+			XXH3_64bits_update(st, h, n * sizeof(h[0]));
+		}
 	}
-	uint64_t h = XXH3_64bits_digest(st);
+	uint64_t d = XXH3_64bits_digest(st);
 	XXH3_freeState(st);
-	return h;
+	return d;
 }
 
 static const char *phase_name(enum kq_mig_phase p)
@@ -63,10 +81,23 @@ static int on_pages(struct kq_mig_recv *rx, struct kq_rd *r)
 	if (kq_mig_run_decode(r, &rx->setup, &run, &slot) < 0)
 		return -1;
 	uint8_t *mem = rx->sink.slot_mem(rx->sink.ctx, slot);
-	if (!mem)
+	if (!mem || !rx->page_hash[slot])
 		return kq_rd_fail(r, 0, "gpa", "slot %d has no memory", slot);
-	if (kq_mig_run_apply(&run, mem + (run.gpa - rx->setup.slots[slot].gpa), rx->zstd,
-			     rx->scratch, r) < 0)
+	uint64_t pg = (run.gpa - rx->setup.slots[slot].gpa) / KQ_MIG_PAGE;
+	uint8_t absent[KQ_MIG_MAX_RUN / 8];
+	bool known = rx->sink.absent && rx->sink.absent(rx->sink.ctx, slot, mem + pg * KQ_MIG_PAGE,
+							run.npages, absent) == 0;
+	for (uint32_t i = 0; known && rx->sink.populate && i < run.npages;) {
+		uint32_t j = i; /* a stretch of data pages never populated */
+		while (j < run.npages && !(run.zero[j / 8] & (1u << (j % 8))) &&
+		       (absent[j / 8] & (1u << (j % 8))))
+			j++;
+		if (j > i)
+			rx->sink.populate(rx->sink.ctx, mem + (pg + i) * KQ_MIG_PAGE, j - i);
+		i = j + 1;
+	}
+	if (kq_mig_run_apply(&run, mem + pg * KQ_MIG_PAGE, rx->zstd, rx->scratch,
+			     known ? absent : NULL, rx->page_hash[slot] + pg, r) < 0)
 		return -1;
 	uint64_t zero = run.npages - run.raw_len / KQ_MIG_PAGE;
 	rx->cur.pages += run.npages;
@@ -109,8 +140,28 @@ static int on_complete(struct kq_mig_recv *rx, struct kq_rd *r, char *err, size_
 	if (rx->complete.iterations != rx->iterations)
 		return kq_rd_fail(r, 20, "iterations", "%u, %u ITER frames arrived",
 				  rx->complete.iterations, rx->iterations);
-	rx->mem_hash = kq_mig_mem_hash(&rx->setup, rx->sink.slot_mem, rx->sink.ctx);
-	if (rx->mem_hash != rx->complete.mem_hash)
+	/* Every page arrived at least once (iteration 0 sends them all), so the
+	 * kept hashes describe all of this memory; then combine them. */
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		return kq_rd_fail(r, 0, "mem_hash", "out of memory");
+	XXH3_64bits_reset(st);
+	for (uint32_t i = 0; i < rx->setup.nslots; i++) {
+		uint64_t np = rx->setup.slots[i].size / KQ_MIG_PAGE;
+		for (uint64_t pg = 0; pg < np; pg++)
+			if (!rx->page_hash[i][pg]) {
+				XXH3_freeState(st);
+				return kq_rd_fail(
+				    r, 0, "mem_hash", "page 0x%llx (slot %u) never arrived",
+				    (unsigned long long)(rx->setup.slots[i].gpa + pg * KQ_MIG_PAGE),
+				    i);
+			}
+		XXH3_64bits_update(st, rx->page_hash[i], np * sizeof(uint64_t));
+	}
+	rx->mem_hash = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	if (rx->mem_hash != rx->complete.mem_hash &&
+	    !(rx->allow_unchecked && !rx->complete.mem_hash))
 		return kq_rd_fail(r, 0, "mem_hash",
 				  "the paused source's memory hashes to %016llx, the destination's "
 				  "to %016llx",
@@ -146,6 +197,14 @@ int kq_mig_recv_frame(struct kq_mig_recv *rx, const uint8_t *hdr, const uint8_t 
 			return -1;
 		if (rx->sink.setup(rx->sink.ctx, &rx->setup, err, errlen) < 0)
 			return -1;
+		for (uint32_t i = 0; i < rx->setup.nslots; i++) {
+			rx->page_hash[i] = calloc(rx->setup.slots[i].size / KQ_MIG_PAGE, 8);
+			if (!rx->page_hash[i]) {
+				snprintf(err, errlen,
+					 "out of memory for the page hashes of slot %u", i);
+				return -1;
+			}
+		}
 		rx->phase = KQ_MIG_PH_MEMORY;
 		break;
 	case KQ_MF_PAGES:

@@ -15,6 +15,12 @@ struct kq_mig_sink {
 	/* A STATE record (bytes valid during the call). 0, or -1 with err set. */
 	int (*state)(void *ctx, const struct kq_mig_state *st, char *err, size_t n);
 	void *ctx;
+	/* Optional: bits of the npages pages at mem (inside slot) known to be
+	 * zero without reading them (kq_mig_absent); -1 when it cannot tell. */
+	int (*absent)(void *ctx, int slot, const uint8_t *mem, uint32_t npages, uint8_t *bits);
+	/* Optional: npages pages at mem are about to be written and were never
+	 * populated: map them in one call rather than a fault each. */
+	void (*populate)(void *ctx, uint8_t *mem, uint32_t npages);
 };
 
 enum kq_mig_phase {
@@ -41,7 +47,11 @@ struct kq_mig_recv {
 	uint32_t state_records;
 	uint64_t pages, zero_pages, bytes;
 	struct kq_mig_complete complete;
-	uint64_t mem_hash; /* computed here when COMPLETE arrived */
+	/* Each page's hash as it was last written here (0: never arrived), so
+	 * the memory check at COMPLETE reads no memory (see kq_mig_mem_hash). */
+	uint64_t *page_hash[KQ_MIG_MAX_SLOTS];
+	uint64_t mem_hash;    /* computed here when COMPLETE arrived */
+	bool allow_unchecked; /* tests only: a COMPLETE hash of 0 skips the check */
 };
 
 int kq_mig_recv_init(struct kq_mig_recv *rx, const struct kq_mig_sink *sink);
@@ -56,8 +66,10 @@ int kq_mig_recv_frame(struct kq_mig_recv *rx, const uint8_t *hdr, const uint8_t 
 int kq_mig_recv_buffer(struct kq_mig_recv *rx, const uint8_t *buf, size_t len, size_t *used,
 		       char *err, size_t errlen);
 
-/* XXH3-64 over every slot's memory in slot order. */
-uint64_t kq_mig_mem_hash(const struct kq_mig_setup *s, uint8_t *(*slot_mem)(void *, int),
-			 void *ctx);
+/* The memory hash: XXH3-64 over the sequence of every page's
+ * kq_mig_page_hash(), slots in order. Reads the memory the sink gives (pages
+ * the sink's absent() knows to be zero are not read). The destination gets
+ * the same value from the hashes it kept as pages arrived. */
+uint64_t kq_mig_mem_hash(const struct kq_mig_setup *s, const struct kq_mig_sink *sink);
 
 #endif

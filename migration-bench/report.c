@@ -23,10 +23,12 @@ void kq_mig_print(FILE *f, const struct kq_mig_send_result *r)
 	if (r->status == 0)
 		fprintf(f,
 			"  downtime (host) %.2f ms = final pass %.2f + state save %.2f + transfer "
-			"%.2f + hash %.2f + state load %.2f + resume %.2f\n"
-			"  downtime (guest heartbeat) %.2f ms\n",
+			"%.2f + state load %.2f + hash wait %.2f + resume %.2f\n"
+			"  downtime (guest heartbeat) %.2f ms; memory hash %.2f ms, beside the "
+			"final pass and the state\n",
 			r->downtime_ms, r->final_pass_ms, r->state_save_ms, r->transfer_ms,
-			r->hash_ms, r->state_load_ms, r->resume_ms, r->guest_gap_ms);
+			r->state_load_ms, r->hash_wait_ms, r->resume_ms, r->guest_gap_ms,
+			r->hash_ms);
 	else
 		fprintf(f, "  source resumed: %s; its heartbeat's largest gap %.2f ms\n",
 			r->source_resumed ? "yes" : "no", r->source_gap_ms);
@@ -44,6 +46,17 @@ void kq_mig_print(FILE *f, const struct kq_mig_send_result *r)
 		r->guest_ok ? "yes" : "no");
 }
 
+/* Frame bytes over the time of the pre-copy passes (the final one included). */
+static double throughput_MBps(const struct kq_mig_send_result *r)
+{
+	double bytes = 0, secs = 0;
+	for (int i = 0; i < r->iters; i++) {
+		bytes += (double)r->it[i].wire_bytes;
+		secs += r->it[i].seconds;
+	}
+	return secs > 0 ? bytes / secs / 1e6 : 0;
+}
+
 json_t *kq_mig_json(const struct kq_mig_send_result *r)
 {
 	json_t *its = json_array();
@@ -54,19 +67,27 @@ json_t *kq_mig_json(const struct kq_mig_send_result *r)
 				   (json_int_t)r->it[i].dirty_pages, "seconds", r->it[i].seconds,
 				   "bandwidth_Bps", r->it[i].bandwidth_Bps, "dirty_rate_pps",
 				   r->it[i].dirty_rate_pps));
-	return json_pack(
-	    "{s:s,s:s,s:f,s:f,s:i,s:o,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:f,s:I,s:b,"
+	json_t *j = json_pack(
+	    "{s:s,s:s,s:f,s:f,s:i,s:o,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,"
+	    "s:I,s:f,s:I,s:b,"
 	    "s:b}",
 	    "status", status_name(r->status), "reason", r->reason, "total_s", r->total_s, "setup_s",
 	    r->setup_s, "iterations", r->iters, "iteration", its, "downtime_ms", r->downtime_ms,
 	    "final_pass_ms", r->final_pass_ms, "state_save_ms", r->state_save_ms, "transfer_ms",
 	    r->transfer_ms, "state_load_ms", r->state_load_ms, "resume_ms", r->resume_ms, "hash_ms",
-	    r->hash_ms, "guest_downtime_ms", r->status == 0 ? r->guest_gap_ms : r->source_gap_ms,
-	    "pages_sent", (json_int_t)r->pages_sent, "zero_pages", (json_int_t)r->zero_pages,
-	    "pages_resent", (json_int_t)r->pages_resent, "wire_bytes", (json_int_t)r->wire_bytes,
+	    r->hash_ms, "hash_wait_ms", r->hash_wait_ms, "guest_downtime_ms",
+	    r->status == 0 ? r->guest_gap_ms : r->source_gap_ms, "pages_sent",
+	    (json_int_t)r->pages_sent, "zero_pages", (json_int_t)r->zero_pages, "pages_resent",
+	    (json_int_t)r->pages_resent, "wire_bytes", (json_int_t)r->wire_bytes,
 	    "compression_ratio", r->compression_ratio, "verifier_errors",
 	    (json_int_t)r->verifier_errors, "source_resumed", r->source_resumed, "guest_ok",
 	    r->guest_ok);
+	if (j) {
+		json_object_set_new(j, "throughput_MBps", json_real(throughput_MBps(r)));
+		json_object_set_new(j, "writes_at_pause",
+				    json_integer((json_int_t)r->writes_at_pause));
+	}
+	return j;
 }
 
 int kq_mig_write_json(const char *path, const struct kq_mig_send_result *r)
@@ -92,7 +113,8 @@ void kq_mig_add_metrics(struct kq_result *res, const struct kq_mig_send_result *
 		val(res, "migration.downtime.final_pass.ms", "ms", r->final_pass_ms);
 		val(res, "migration.downtime.state_save.ms", "ms", r->state_save_ms);
 		val(res, "migration.downtime.transfer.ms", "ms", r->transfer_ms);
-		val(res, "migration.downtime.hash.ms", "ms", r->hash_ms);
+		val(res, "migration.downtime.hash_wait.ms", "ms", r->hash_wait_ms);
+		val(res, "migration.hash.ms", "ms", r->hash_ms);
 		val(res, "migration.downtime.state_load.ms", "ms", r->state_load_ms);
 		val(res, "migration.downtime.resume.ms", "ms", r->resume_ms);
 		val(res, "migration.guest_downtime.ms", "ms", r->guest_gap_ms);
@@ -101,12 +123,7 @@ void kq_mig_add_metrics(struct kq_result *res, const struct kq_mig_send_result *
 	val(res, "migration.zero_pages", "pages", (double)r->zero_pages);
 	val(res, "migration.pages_resent", "pages", (double)r->pages_resent);
 	val(res, "migration.compression_ratio", "ratio", r->compression_ratio);
-	double bytes = 0, secs = 0;
-	for (int i = 0; i < r->iters; i++) {
-		bytes += (double)r->it[i].wire_bytes;
-		secs += r->it[i].seconds;
-	}
-	if (secs > 0)
-		val(res, "migration.throughput.MBps", "MB/s", bytes / secs / 1e6);
+	if (r->iters)
+		val(res, "migration.throughput.MBps", "MB/s", throughput_MBps(r));
 	kq_result_set_evidence(res, "migration", kq_mig_json(r));
 }

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sink k = {0};
-	struct kq_mig_sink s = {sink_setup, sink_mem, sink_state, &k};
+	struct kq_mig_sink s = {sink_setup, sink_mem, sink_state, &k, NULL, NULL};
 	struct kq_mig_recv rx;
 	char err[512];
 	size_t used;
@@ -86,10 +86,10 @@ static void seed(const char *dir, const char *name, int zstd, int final)
 	kq_mig_setup_put(&p, &s);
 	kq_mig_frame_put(&out, KQ_MF_SETUP, seq++, p.p, (uint32_t)p.len);
 	kq_bytes_reset(&p);
-	kq_mig_run_put(&p, 0, mem0, 16, z, &st);
+	kq_mig_run_put(&p, 0, mem0, 16, z, NULL, &st);
 	kq_mig_frame_put(&out, KQ_MF_PAGES, seq++, p.p, (uint32_t)p.len);
 	kq_bytes_reset(&p);
-	kq_mig_run_put(&p, s.slots[1].gpa, mem1, 8, z, &st);
+	kq_mig_run_put(&p, s.slots[1].gpa, mem1, 8, z, NULL, &st);
 	kq_mig_frame_put(&out, KQ_MF_PAGES, seq++, p.p, (uint32_t)p.len);
 	kq_bytes_reset(&p);
 	struct kq_mig_iter it = {.final = 1, .pages = st.pages, .zero_pages = st.zero_pages};
@@ -100,9 +100,9 @@ static void seed(const char *dir, const char *name, int zstd, int final)
 	kq_mig_frame_put(&out, KQ_MF_STATE, seq++, p.p, (uint32_t)p.len);
 	if (final) {
 		struct sink k = {.mem = {mem0, mem1}};
-		struct kq_mig_complete c = {.mem_hash = kq_mig_mem_hash(&s, sink_mem, &k),
-					    .state_records = 1,
-					    .iterations = 1};
+		struct kq_mig_sink ks = {.slot_mem = sink_mem, .ctx = &k};
+		struct kq_mig_complete c = {
+		    .mem_hash = kq_mig_mem_hash(&s, &ks), .state_records = 1, .iterations = 1};
 		kq_bytes_reset(&p);
 		kq_mig_complete_put(&p, &c);
 		kq_mig_frame_put(&out, KQ_MF_COMPLETE, seq++, p.p, (uint32_t)p.len);

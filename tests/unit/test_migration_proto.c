@@ -79,7 +79,7 @@ static void build_stream(struct kq_bytes *out, const struct kq_mig_setup *s, uin
 			for (uint32_t pg = 0; pg < 32; pg += 16) {
 				kq_bytes_reset(&p);
 				kq_mig_run_put(&p, s->slots[sl].gpa + pg * KQ_MIG_PAGE,
-					       src[sl] + pg * KQ_MIG_PAGE, 16, z, &st);
+					       src[sl] + pg * KQ_MIG_PAGE, 16, z, NULL, &st);
 				kq_mig_frame_put(out, KQ_MF_PAGES, seq++, p.p, (uint32_t)p.len);
 			}
 		kq_bytes_reset(&p);
@@ -96,12 +96,10 @@ static void build_stream(struct kq_bytes *out, const struct kq_mig_setup *s, uin
 	kq_bytes_reset(&p);
 	if (change_after_send)
 		src[1][5 * KQ_MIG_PAGE] ^= 1; /* a write the pages never carried */
-	struct kq_mig_sink hs = {.slot_mem = sink_mem};
 	struct mem_sink tmp = {.mem = {src[0], src[1]}};
-	hs.ctx = &tmp;
-	struct kq_mig_complete c = {.mem_hash = kq_mig_mem_hash(s, hs.slot_mem, hs.ctx),
-				    .state_records = 2,
-				    .iterations = 2};
+	struct kq_mig_sink hs = {.slot_mem = sink_mem, .ctx = &tmp};
+	struct kq_mig_complete c = {
+	    .mem_hash = kq_mig_mem_hash(s, &hs), .state_records = 2, .iterations = 2};
 	kq_mig_complete_put(&p, &c);
 	kq_mig_frame_put(out, KQ_MF_COMPLETE, seq++, p.p, (uint32_t)p.len);
 	if (version_override)
@@ -113,7 +111,7 @@ static int receive(const struct kq_bytes *stream, struct mem_sink *ms, char *err
 		   size_t *used)
 {
 	struct kq_mig_recv rx;
-	struct kq_mig_sink sink = {sink_setup, sink_mem, sink_state, ms};
+	struct kq_mig_sink sink = {sink_setup, sink_mem, sink_state, ms, NULL, NULL};
 	kq_mig_recv_init(&rx, &sink);
 	int rc = kq_mig_recv_buffer(&rx, stream->p, stream->len, used, err, n);
 	kq_mig_recv_free(&rx);
@@ -181,7 +179,7 @@ static void test_stream(void)
 	char err[512];
 	size_t used;
 	is_int(receive(&st, &ms, err, sizeof(err), &used), -1, "wrong version refused");
-	has_substr(err, "version 9, this kvmqual speaks version 1", "names both versions");
+	has_substr(err, "version 9, this kvmqual speaks version 2", "names both versions");
 	has_substr(err, "byte 4", "names the byte offset of the version field");
 
 	/* A mismatched configuration: the difference is named. */
@@ -291,7 +289,7 @@ static void test_runs(void)
 	struct kq_mig_zstd *z = kq_mig_zstd_new(1);
 	struct kq_mig_run_stats st = {0};
 	kq_bytes_reset(&b);
-	ok(kq_mig_run_put(&b, 0, page, 1, z, &st) == 0, "compressible page encoded");
+	ok(kq_mig_run_put(&b, 0, page, 1, z, NULL, &st) == 0, "compressible page encoded");
 	ok(st.wire_bytes < 200, "a repetitive page compresses (%llu bytes on the wire)",
 	   (unsigned long long)st.wire_bytes);
 	ok(decode_run(&b, &run, err, sizeof(err)) == 0 && (run.flags & KQ_MIG_RUN_ZSTD),
@@ -299,12 +297,14 @@ static void test_runs(void)
 	uint8_t *scratch = malloc(KQ_MIG_MAX_RUN * KQ_MIG_PAGE), dst[KQ_MIG_PAGE];
 	struct kq_rd r;
 	kq_rd_init(&r, b.p, b.len, 0, "frame 1 (PAGES)", err, sizeof(err));
-	ok(kq_mig_run_apply(&run, dst, z, scratch, &r) == 0 && memcmp(dst, page, 4096) == 0,
+	ok(kq_mig_run_apply(&run, dst, z, scratch, NULL, NULL, &r) == 0 &&
+	       memcmp(dst, page, 4096) == 0,
 	   "compressed run expands to the page");
 	b.p[b.len - 3] ^= 0xff; /* inside the zstd frame */
 	kq_rd_init(&r, b.p, b.len, 0, "frame 1 (PAGES)", err, sizeof(err));
 	decode_run(&b, &run, err, sizeof(err));
-	is_int(kq_mig_run_apply(&run, dst, z, scratch, &r), -1, "corrupt zstd data refused");
+	is_int(kq_mig_run_apply(&run, dst, z, scratch, NULL, NULL, &r), -1,
+	       "corrupt zstd data refused");
 	has_substr(err, "field data", "names the data field");
 	free(scratch);
 	kq_mig_zstd_free(z);
