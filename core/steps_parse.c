@@ -73,6 +73,11 @@ static int parse_arg(enum arg_kind kind, const char *w, uint64_t *out)
 int kq_steps_parse(const char *script, struct kq_step *steps, int max, char *err, size_t errlen)
 {
 	char buf[1024];
+	/* A longer script would be cut silently by the copy. */
+	if (strlen(script) >= sizeof(buf)) {
+		snprintf(err, errlen, "script longer than %zu characters", sizeof(buf) - 1);
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", script);
 	int n = 0;
 	char *save_step;
