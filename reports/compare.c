@@ -610,7 +610,12 @@ size_t kq_compare_missing_failures(const struct kq_cmp *c)
 
 const char *kq_compare_empty(const struct kq_cmp *c, char *err, size_t errlen)
 {
+	/* A candidate sharing nothing while another does fails by its missing
+	 * tests; when none shares anything, nothing was judged at all. */
+	size_t compared = 0;
 	for (size_t r = 1; r < c->rs->n; r++)
+		compared += c->counts[r].compared;
+	for (size_t r = 1; r < c->rs->n && !compared; r++)
 		if (!c->counts[r].compared) {
 			snprintf(err, errlen,
 				 "nothing to compare: %s (%s) and %s (%s) share no metric "

@@ -125,7 +125,7 @@ size_t kq_compare_regressions(const struct kq_cmp *c);
 /* Tests of A missing from the candidates, over every candidate, that fail
  * the comparison (0 with allow_missing). */
 size_t kq_compare_missing_failures(const struct kq_cmp *c);
-/* Why the comparison judged nothing, or NULL: a candidate sharing no metric
+/* Why the comparison judged nothing, or NULL: no candidate sharing a metric
  * with A, or a --metric glob that picks no gated metric (into ERR). */
 const char *kq_compare_empty(const struct kq_cmp *c, char *err, size_t errlen);
 /* The bootstrap intervals of every tested metric, over threads (the outputs

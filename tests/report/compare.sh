@@ -72,6 +72,8 @@ for path, tests in ((sys.argv[2], []), (sys.argv[3], d["tests"][:-3])):
 PY
 expect_rc 2 "against a run with no tests: nothing compared" "$KVMQUAL" compare "$TMP/base" "$TMP/empty"
 has "$TMP/err" "nothing to compare" "an empty comparison says so"
+expect_rc 1 "A B EMPTY: the empty run fails by its missing tests" "$KVMQUAL" compare "$TMP/base" "$TMP/noise" "$TMP/empty"
+has "$TMP/out" "tests of A missing from C (40, a failure)" "the empty third run: every test missing"
 expect_rc 1 "tests missing from the candidate fail the gate" "$KVMQUAL" compare "$TMP/base" "$TMP/fewer"
 has "$TMP/out" "tests of A missing from B (3, a failure): exit.wrmsr-user.scaling.37 exit.vmcall.scaling.38 exit.xsetbv.scaling.39" \
 	"the missing tests are named"
