@@ -278,6 +278,7 @@ static void record(struct dirty *d)
 static int one_count(struct dirty *d, int n, json_t *ev)
 {
 	d->n = n;
+	memset(d->nv, 0, sizeof(d->nv)); /* nothing left over from a count that failed */
 	/* The slot's last page is the host's own (see host_write). */
 	d->region_pages = (d->slot_pages - 1) / (uint64_t)n;
 	struct kq_vm_config cfg = {

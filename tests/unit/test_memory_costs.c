@@ -48,11 +48,12 @@ static void counts(int max, const char *want)
 int main(void)
 {
 	int rc = -1;
-	const char *err = load("[d]\nworkload = memory.dirty-log\nmechanism = ring\nmemory = 64M\n"
-			       "max_vcpus = 4\nplanted = unrecorded\n\n[s]\nworkload = memory.slots\n"
-			       "max_slots = 100\nslot_size = 4M\n\n[v]\nworkload = "
-			       "memory.vm-create\nrepeats = 2\n",
-			       &rc);
+	const char *err =
+	    load("[d]\nworkload = memory.dirty-log\nmechanism = ring\nmemory = 64M\n"
+		 "max_vcpus = 4\nplanted = unrecorded\n\n[s]\nworkload = memory.slots\n"
+		 "max_slots = 100\nslot_size = 4M\n\n[v]\nworkload = "
+		 "memory.vm-create\nrepeats = 2\n",
+		 &rc);
 	ok(rc == 0, "good dirty-log, slots and vm-create sections load (%s)", err);
 	bad("unknown mechanism", "[d]\nworkload = memory.dirty-log\nmechanism = pml\n",
 	    ":3: [d]: mechanism = pml: one of bitmap, bitmap-manual, ring");
@@ -81,8 +82,8 @@ int main(void)
 		picked += kq_dirty_pick(7, p);
 		both += kq_dirty_pick(7, p) && kq_dirty_pick(8, p);
 	}
-	ok(picked > 11500 && picked < 13500, "the sparse pass picks about an eighth (%llu of 100000)",
-	   (unsigned long long)picked);
+	ok(picked > 11500 && picked < 13500,
+	   "the sparse pass picks about an eighth (%llu of 100000)", (unsigned long long)picked);
 	ok(both < picked / 4, "another seed picks other pages (%llu in common)",
 	   (unsigned long long)both);
 
