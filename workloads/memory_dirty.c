@@ -265,9 +265,10 @@ static void record(struct dirty *d)
 		char name[64];
 		snprintf(name, sizeof(name), "%s.%dvcpu", phase_names[p], d->n);
 		kq_costs_metric(d->res, name, "ms/GiB", d->v[p], d->nv[p],
-				json_pack("{s:s, s:s, s:i, s:I, s:s, s:s}", "phase", phase_names[p],
-					  "mechanism", mech, "vcpus", d->n, "memory",
-					  (json_int_t)d->mem, "page_size",
+				/* ms/GiB is no time unit to compare: say that less is better. */
+				json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s}", "better", "lower",
+					  "phase", phase_names[p], "mechanism", mech, "vcpus", d->n,
+					  "memory", (json_int_t)d->mem, "page_size",
 					  kq_page_size_name((enum kq_pagesz)d->t->page_size),
 					  "backing", kq_backing_name(d->t->backing)));
 		d->nv[p] = 0;
