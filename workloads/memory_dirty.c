@@ -265,9 +265,10 @@ static void record(struct dirty *d)
 		char name[64];
 		snprintf(name, sizeof(name), "%s.%dvcpu", phase_names[p], d->n);
 		kq_costs_metric(d->res, name, "ms/GiB", d->v[p], d->nv[p],
-				json_pack("{s:s, s:s, s:i, s:I, s:s, s:s}", "phase", phase_names[p],
-					  "mechanism", mech, "vcpus", d->n, "memory",
-					  (json_int_t)d->mem, "page_size",
+				/* ms/GiB is no time unit to compare: say that less is better. */
+				json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s}", "better", "lower",
+					  "phase", phase_names[p], "mechanism", mech, "vcpus", d->n,
+					  "memory", (json_int_t)d->mem, "page_size",
 					  kq_page_size_name((enum kq_pagesz)d->t->page_size),
 					  "backing", kq_backing_name(d->t->backing)));
 		d->nv[p] = 0;
@@ -278,6 +279,7 @@ static void record(struct dirty *d)
 static int one_count(struct dirty *d, int n, json_t *ev)
 {
 	d->n = n;
+	memset(d->nv, 0, sizeof(d->nv)); /* nothing left over from a count that failed */
 	/* The slot's last page is the host's own (see host_write). */
 	d->region_pages = (d->slot_pages - 1) / (uint64_t)n;
 	struct kq_vm_config cfg = {

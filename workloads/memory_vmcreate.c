@@ -55,7 +55,7 @@ static int one_vm(const struct kq_test *t, struct kq_kvm *kvm, uint64_t size, do
 		return -1;
 	}
 	uint64_t t1 = kq_lockstep_now_ns();
-	struct kq_vcpu_event ev;
+	struct kq_vcpu_event ev = {.kind = KQ_EV_FAILED};
 	/* The vmm handles BOOT (the first exit) and returns at the first SYNC. */
 	if (kq_vcpu_run_once(kq_vm_vcpu(vm, 0), &ev) < 0 || ev.kind != KQ_EV_UCALL ||
 	    ev.ucall != KQ_UC_SYNC) {

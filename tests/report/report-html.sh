@@ -16,9 +16,17 @@ has "$out/emulated/report.html" "Emulated host: KVM ran inside a software-emulat
 
 # Memory: a quick `--group memory` run in the emulated host (matrix cells on
 # THP and memfd, a skipped hugetlbfs cell, first touch, dirty logging, slots,
-# VM setup; the read and write kernels left out for size).
+# VM setup; the read and write kernels left out for size). One browser run:
+# the page checks above hold for every report page alike.
 check "report on the memory fixture" "$KVMQUAL" report tests/fixtures/results/memory-emulated --out "$out/memory"
-page report-memory "$out/memory/report.html"
+browser "file://$(cd "$out/memory" && pwd)/report.html" --dump-dom
+cp "$TMP/browser.out" "$TMP/report-memory.dom"
+if grep ':CONSOLE' "$TMP/browser.err" >"$TMP/console"; then
+	ok 1 "memory: no console messages"
+	diag <"$TMP/console"
+else
+	ok 0 "memory: no console messages"
+fi
 for id in memory-curves-chase-thp memory-curves-randpage-memfd memory-overhead-chase-small-1 \
 	memory-overhead-randpage-small-1 memory-dirty-log-bitmap memory-dirty-log-bitmap-manual \
 	memory-dirty-log-ring memory-slots-memory.slots memory-vm-create-memory.vm-create; do
