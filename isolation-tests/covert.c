@@ -12,6 +12,7 @@
  * `max.capacity_bps.value` threshold turns the measurement into a verdict. */
 #include "core/isostats.h"
 #include "core/stats.h"
+#include "isolation-tests/covert_decode.h"
 #include "isolation-tests/isob_abi.h"
 #include "isolation-tests/isob_util.h"
 #include "probes/topology.h"
@@ -154,49 +155,21 @@ static int tenant_main(struct kq_kvm *kvm, void *ctx)
 	return 0;
 }
 
-/* Median of the passes inside slot i (after its first quarter); NAN if none. */
-static double slot_value(const struct cov_shared *sh, uint64_t i, double *buf)
-{
-	uint64_t lo = sh->t0_host + i * sh->slot + sh->slot / 4,
-		 hi = sh->t0_host + (i + 1) * sh->slot;
-	size_t n = 0;
-	for (uint64_t k = 0; k < sh->s[1].nprobes; k++) {
-		uint64_t t = sh->probes[2 * k], d = sh->probes[2 * k + 1];
-		if (t >= lo && t + d <= hi)
-			buf[n++] = (double)d;
-	}
-	if (!n)
-		return NAN;
-	qsort(buf, n, sizeof(*buf), kq_cmp_double);
-	return n % 2 ? buf[n / 2] : (buf[n / 2 - 1] + buf[n / 2]) / 2;
-}
-
 static void decode(struct cov_shared *sh, const struct kq_test *t, const struct kq_run_opts *o,
 		   double bit_ms, struct kq_result *res)
 {
-	uint64_t nb = sh->nbits, missing = 0;
-	double *val = malloc(nb * sizeof(*val)), *buf = malloc(MAX_PROBES * sizeof(*buf)),
-	       *got = malloc(nb * sizeof(*got));
+	uint64_t nb = sh->nbits;
 	uint8_t *rx = calloc(nb, 1);
-	if (!val || !buf || !got || !rx) {
+	double thr = 0;
+	long missing = rx ? isob_covert_decode(sh->probes, sh->s[1].nprobes, sh->t0_host, sh->slot,
+					       nb, rx, &thr)
+			  : -1;
+	if (missing < 0) {
 		kq_result_set_status(res, KQ_FAIL, "out of memory decoding %llu bits",
 				     (unsigned long long)nb);
-		goto out;
+		free(rx);
+		return;
 	}
-	size_t ngot = 0;
-	for (uint64_t i = 0; i < nb; i++) {
-		val[i] = slot_value(sh, i, buf);
-		if (isnan(val[i]))
-			missing++;
-		else
-			got[ngot++] = log(val[i] > 1 ? val[i] : 1);
-	}
-	/* Otsu on logarithms: a slot slowed by a host interrupt does not pull
-	 * the split to itself. */
-	double thr = kq_two_cluster_threshold(got, ngot);
-	/* A slot without a pass is read as 0: the receiver has to guess it too. */
-	for (uint64_t i = 0; i < nb; i++)
-		rx[i] = !isnan(val[i]) && !isnan(thr) && log(val[i] > 1 ? val[i] : 1) > thr;
 	double ber = kq_bit_error_rate(sh->bits, rx, nb);
 	double rate = 1e3 / bit_ms, cap = kq_channel_capacity(rate, ber);
 	const char *placement = kq_test_param(t, "placement", "same-l3");
@@ -223,8 +196,8 @@ static void decode(struct cov_shared *sh, const struct kq_test *t, const struct 
 	    "bit_ms", bit_ms, "bitrate_bps", rate, "ones_sent", (json_int_t)ones, "sender_bytes",
 	    (json_int_t)sh->s[0].bytes, "probe_bytes", (json_int_t)sh->s[1].bytes, "probe_passes",
 	    (json_int_t)sh->s[1].nprobes, "empty_slots", (json_int_t)missing, "threshold_cycles",
-	    isnan(thr) ? 0.0 : exp(thr), "seed", (json_int_t)sh->seed, "first_bits_sent", sent,
-	    "first_bits_received", seen, "sender_tsc_offset", (json_int_t)sh->s[0].offset);
+	    thr, "seed", (json_int_t)sh->seed, "first_bits_sent", sent, "first_bits_received", seen,
+	    "sender_tsc_offset", (json_int_t)sh->s[0].offset);
 	json_object_set_new(ev, "receiver_tsc_offset", json_integer((json_int_t)sh->s[1].offset));
 	kq_result_set_evidence(res, "channel", ev);
 	kq_result_diag(res, "%s: %llu bits at %.0f bit/s, BER %.4f, capacity %.2f bit/s%s",
@@ -232,10 +205,6 @@ static void decode(struct cov_shared *sh, const struct kq_test *t, const struct 
 	kq_result_set_status(res, KQ_PASS,
 			     "%s: capacity %.2f bit/s at BER %.3f (%.0f bit/s sent)%s", placement,
 			     cap, ber, rate, isob_confidence_note(o));
-out:
-	free(val);
-	free(buf);
-	free(got);
 	free(rx);
 }
 
