@@ -11,11 +11,12 @@ extern const struct kq_chart_kind kq_chart_memory_curves;
 extern const struct kq_chart_kind kq_chart_memory_heatmap;
 extern const struct kq_chart_kind kq_chart_migration_iterations;
 extern const struct kq_chart_kind kq_chart_migration_downtime;
+extern const struct kq_chart_kind kq_chart_migration_sweep;
 
 const struct kq_chart_kind *const kq_chart_kinds[] = {
     &kq_chart_exit_latency,	    &kq_chart_latency_cdf,	  &kq_chart_scaling,
     &kq_chart_reference_ratio,	    &kq_chart_memory_curves,	  &kq_chart_memory_heatmap,
-    &kq_chart_migration_iterations, &kq_chart_migration_downtime,
+    &kq_chart_migration_iterations, &kq_chart_migration_downtime, &kq_chart_migration_sweep,
 };
 
 const size_t kq_chart_nkinds = sizeof(kq_chart_kinds) / sizeof(kq_chart_kinds[0]);
