@@ -26,6 +26,7 @@ if [ -f "$mem/results.json" ]; then
 else
 	printf '\n## Memory\n\nnot measured: no results in %s\n' "$mem" >>"$out/bench.md"
 fi
+ci/bench-migration.sh "$out/migration" >>"$out/bench.md" || rc=$?
 cat "$out/bench.md"
 echo "bench: results in $out" >&2
 exit $rc
