@@ -29,6 +29,8 @@ else
 	printf '\n## Memory\n\nnot measured: no results in %s\n' "$mem" >>"$out/bench.md"
 fi
 ci/bench-compare.sh "$out" >>"$out/bench.md" || rc=$?
+
+ci/bench-migration.sh "$out/migration" >>"$out/bench.md" || rc=$?
 cat "$out/bench.md"
 echo "bench: results in $out" >&2
 exit $rc

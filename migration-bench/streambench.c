@@ -59,7 +59,8 @@ static void *raw_reader(void *arg)
 	while (b && got < x->bytes) {
 		ssize_t r = recv(c.fd, b, bl, 0);
 		if (r <= 0) {
-			snprintf(x->err, sizeof(x->err), "recv: %s", r ? strerror(errno) : "closed");
+			snprintf(x->err, sizeof(x->err), "recv: %s",
+				 r ? strerror(errno) : "closed");
 			break;
 		}
 		got += (uint64_t)r;
@@ -224,7 +225,8 @@ static int stream(uint8_t *src, uint8_t *dst, uint64_t size, const uint8_t *key,
 		rc = -1;
 	}
 	if (rc == 0 && memcmp(src, dst, size) != 0) {
-		snprintf(err, n, "stream bench: the destination's memory differs from the source's");
+		snprintf(err, n,
+			 "stream bench: the destination's memory differs from the source's");
 		rc = -1;
 	}
 	*Bps = rc == 0 ? (double)size / (x.end - t0) : 0;

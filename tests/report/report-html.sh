@@ -51,6 +51,15 @@ grep ':CONSOLE' "$TMP/browser.err" | diag
 ! grep -q ':CONSOLE' "$TMP/browser.err"
 ok $? "isolation: no console messages"
 
+# Migration: iterations per migration, the downtime breakdown, the sweep's
+# lines (its cells in the fixture are made up for the render, and say so).
+check "report on the migration fixture" "$KVMQUAL" report tests/fixtures/results/emulated-migration --out "$out/migration"
+page report-migration "$out/migration/report.html"
+for id in migration-iterations-0-migration.verify migration-downtime \
+	migration-sweep-0-migration.sweep-downtime migration-sweep-0-migration.sweep-total; do
+	has "$out/migration/report.html" "id=\"chart-$id\"" "migration report: chart $id"
+done
+
 $PY tests/report/gen-results.py --out "$TMP/a" --tests 60 --seed 1 >/dev/null
 $PY tests/report/gen-results.py --out "$TMP/b" --tests 60 --seed 2 --shift '*/cpuid.*=15' >/dev/null
 "$KVMQUAL" compare "$TMP/a" "$TMP/b" tests/fixtures/results/nested-xeon --out "$out/compare" >/dev/null 2>&1
