@@ -9,7 +9,7 @@ packages=(
   libxxhash-dev libzstd-dev libsodium-dev clang
   gnuplot-nox perl jq libxml2-utils python3 python3-jsonschema chromium
   qemu-system-x86 busybox-static cpio kmod iproute2 zstd xz-utils
-  libsqlite3-dev libpq-dev sqlite3 postgresql ansible-core
+  libsqlite3-dev libpq-dev sqlite3 postgresql ansible-core lava-common
 )
 
 missing=()

@@ -15,6 +15,33 @@ PY
 ok $? "the LAVA definition has the format, name and run steps LAVA requires"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# LAVA's own schema (Debian's lava-common, installed by ci/install-deps.sh) for
+# the definition, inline in a test action as a job would carry it; and a
+# control: a definition with a wrong format must be refused by the same check.
+LAVA_PY=/usr/bin/python3
+if "$LAVA_PY" -c 'import lava_common.schemas.test.testdef' 2>/dev/null; then
+	lava_check() {
+		"$LAVA_PY" - "$1" <<'PY'
+import sys, yaml
+from voluptuous import Schema
+from lava_common.schemas.test import testdef, definition
+d = yaml.safe_load(open(sys.argv[1]))
+testdef.validate(d)
+action = {"timeout": {"minutes": 60}, "definitions": [
+    {"repository": d, "from": "inline", "path": "inline/kvmqual.yaml", "name": "kvmqual"}]}
+Schema(definition.schema())(action)
+PY
+	}
+	lava_check ci/lava/kvmqual.yaml
+	ok $? "LAVA's schema (lava_common) accepts the definition, also inline in a test action"
+	sed 's/Lava-Test Test Definition 1.0/Lava-Test Test Definition 0.9/' ci/lava/kvmqual.yaml >"$TMP/bad.yaml"
+	lava_check "$TMP/bad.yaml" 2>/dev/null
+	[ $? -ne 0 ]
+	ok $? "control: LAVA's schema refuses a definition with a wrong format"
+else
+	n=$((n + 1))
+	echo "ok $n - LAVA's schema # SKIP lava-common is not installed (Debian: lava-common)"
+fi
 printf 'TAP version 13\n1..3\nok 1 - exit.cpuid\nnot ok 2 - exit.hypercall\nok 3 - memory.1g # SKIP no 1G pages\n' >"$TMP/t.tap"
 printf '#!/bin/sh\necho "$@" >> %s/cases\n' "$TMP" >"$TMP/case"
 chmod +x "$TMP/case"

@@ -54,7 +54,7 @@ static int run_vm(struct kq_vm_config *c, struct seen *s, char *failure, size_t 
 static struct kq_vm_config base(const char *workload, int vcpus)
 {
 	return (struct kq_vm_config){
-	    .vcpus = vcpus, .workload = workload, .time_limit_s = 30, .time_goal_cycles = 0};
+	    .vcpus = vcpus, .workload = workload, .time_limit_s = 120, .time_goal_cycles = 0};
 }
 
 int main(void)
