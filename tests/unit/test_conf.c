@@ -115,15 +115,14 @@ static void ranges(void)
 	bad("touch stride larger than its size", "[x]\nmemory = 1M\nsteps = touch 4K 8K\n", 3,
 	    "step 1: touch stride 8192 is larger than its size 4096");
 	bad("spin past 64-bit microseconds", "[x]\nsteps = spin 1e300s\n", 2,
-	    "step 1: '1e300s' out of range: DURATION is from 1us to 10m");
-	bad("spin of nothing", "[x]\nsteps = spin 0.1us\n", 2, "'0.1us' out of range");
-	bad("cpuid zero times", "[x]\nsteps = cpuid 0\n", 2,
-	    "ITERATIONS is a whole number from 1 to 1000000000");
+	    "step 1: bad argument '1e300s' (usage: spin DURATION (1us to 1h");
+	bad("spin of nothing", "[x]\nsteps = spin 0.1us\n", 2, "bad argument '0.1us'");
+	bad("cpuid zero times", "[x]\nsteps = cpuid 0\n", 2, "ITERATIONS 1 to 1000000000");
 	bad("cpuid leaf past 32 bits", "[x]\nsteps = cpuid 1 0x100000000\n", 2,
-	    "LEAF is a whole number from 0 to 0xffffffff");
+	    "LEAF 0 to 0xffffffff");
 	struct kq_suite s;
 	int r = load(&s, "[x]\nworkload = unit.demo\ntime_limit = 86400\ntime_goal = 1ms\n"
-			 "memory = 256G\n[y]\nmemory = 4K\nsteps = touch 4K; spin 10m\n");
+			 "memory = 256G\n[y]\nmemory = 4K\nsteps = touch 4K; spin 60m\n");
 	ok(r == 0, "the ends of each range are accepted (%s)", s.errors);
 	kq_suite_free(&s);
 }
