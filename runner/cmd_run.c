@@ -140,37 +140,16 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	return 0;
 }
 
-/* Marks the selected tests; -1 when a named test or group does not exist. */
+/* Marks the selected tests; -1 when a named test or group does not exist or
+ * nothing would run. */
 static int select_tests(const struct kq_suite *s, const struct run_args *a, bool *sel)
 {
-	int bad = 0;
-	for (int i = 0; i < a->ntests; i++)
-		if (!kq_suite_find(s, a->tests[i])) {
-			fprintf(stderr, "kvmqual run: no test named '%s' in %s\n", a->tests[i],
-				a->conf);
-			bad = 1;
-		}
-	for (int g = 0; g < a->ngroups; g++) {
-		bool any = false;
-		for (int i = 0; i < s->ntests; i++)
-			any |= kq_test_in_group(&s->tests[i], a->groups[g]);
-		if (!any) {
-			fprintf(stderr, "kvmqual run: no test in group '%s' in %s\n", a->groups[g],
-				a->conf);
-			bad = 1;
-		}
-	}
-	if (bad)
-		return -1;
-	for (int i = 0; i < s->ntests; i++) {
-		const struct kq_test *t = &s->tests[i];
-		sel[i] = !a->ntests && !a->ngroups && !t->default_off;
-		for (int k = 0; k < a->ntests; k++)
-			sel[i] |= strcmp(t->name, a->tests[k]) == 0;
-		for (int g = 0; g < a->ngroups; g++)
-			sel[i] |= kq_test_in_group(t, a->groups[g]);
-	}
-	return 0;
+	char err[2048];
+	if (kq_suite_select(s, a->tests, a->ntests, a->groups, a->ngroups, sel, err, sizeof(err)) >=
+	    0)
+		return 0;
+	fprintf(stderr, "kvmqual run: %s", err);
+	return -1;
 }
 
 /* What a run writes into its folder: --force removes exactly these. */
@@ -282,11 +261,15 @@ static int check_environment(const struct kq_suite *s, const bool *sel)
 			continue;
 		struct kq_kvm k;
 		if (kq_kvm_open(&k, NULL) < 0) {
-			fprintf(
-			    stderr,
-			    "kvmqual: this host cannot run KVM tests (%s).\n"
-			    "kvmqual: `make run` runs the suite in an emulated KVM host instead.\n",
-			    kq_err());
+			/* Without permission the fix is the kvm group (named in the
+			 * message), not another host. */
+			bool denied = errno == EACCES || errno == EPERM;
+			fprintf(stderr, "kvmqual: this host cannot run KVM tests (%s).\n",
+				kq_err());
+			if (!denied)
+				fprintf(stderr,
+					"kvmqual: `make run` runs the suite in an emulated KVM "
+					"host instead.\n");
 			return -1;
 		}
 		kq_kvm_close(&k);

@@ -42,6 +42,9 @@ refused "$TMP/ghost.conf" "ghost.conf:1: [ghost]: empty section" "a section with
 printf '[a]\nworkload = exit.cpuid\ndefault = maybe\n' >"$TMP/maybe.conf"
 refused "$TMP/maybe.conf" "maybe.conf:3: default = 'maybe': expected yes or no" "default = maybe"
 
+printf '[a]\nworkload = exit.cpuid\ndefault = no\n' >"$TMP/alloff.conf"
+refused "$TMP/alloff.conf" "nothing selected: every test in" "a default selection of nothing"
+
 # The default suite.conf: beside the binary when the current folder has none.
 mkdir -p "$TMP/inst/bin" "$TMP/inst/share/kvmqual" "$TMP/lone"
 cp "$BIN" "$TMP/inst/bin/kvmqual"
@@ -70,6 +73,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 		"$BIN" run --conf "$PWD/suite.conf" --test exit.cpuid --out "$TMP/never"
 	has "$TMP/err" "add it to the kvm group (sudo usermod -aG kvm \$USER) and log in again" \
 		"the message suggests the kvm group"
+	hasnt "$TMP/err" "emulated KVM host instead" "and not another host"
 else
 	echo "ok $((tap_n += 1)) - no permission on the KVM device # SKIP needs root and setpriv"
 fi
