@@ -41,8 +41,8 @@ static void usage(FILE *f, const char *prog)
 		"\n"
 		"Lower is better for ns, us, ms, s, cycles and ratio; higher for units ending\n"
 		"in /s; labels.better = lower|higher overrides; other units are never gated.\n"
-		"Exit status: 0 no gated metric regressed, 1 one did, 2 bad usage or input,\n"
-		"4 an output could not be written (--out files or standard output).\n",
+		"Exit status: 0 no gated metric regressed, 1 one did, 2 bad usage or input.\n"
+		"4: an output could not be written (--out files or standard output).\n",
 		prog, KQ_CMP_DEFAULT_THRESHOLD, KQ_CMP_DEFAULT_ALPHA, KQ_CMP_DEFAULT_SEED,
 		KQ_CMP_DEFAULT_RESAMPLES);
 }
