@@ -407,7 +407,7 @@ int kq_run_main(int argc, char **argv)
 	} else {
 		kq_tap_header(stdout, n);
 	}
-	bool write_failed = false;
+	bool write_failed = false, last_interrupted = false;
 	int k = 0;
 	for (int i = 0; i < s.ntests && !kq_stop_signal && !write_failed; i++) {
 		if (!sel[i])
@@ -420,6 +420,7 @@ int kq_run_main(int argc, char **argv)
 		if (ro.human)
 			kq_progress_result(stdout, res, width);
 		kq_results_add_test(doc, res);
+		last_interrupted = json_is_true(json_object_get(res, "interrupted"));
 		json_decref(res);
 		/* a folder that cannot take the results stops the run: the tests
 		 * after would measure for nothing */
@@ -450,10 +451,9 @@ int kq_run_main(int argc, char **argv)
 		goto out;
 	}
 	if (stop) {
-		fprintf(stderr,
-			"kvmqual: interrupted by SIG%s: %d of %d tests recorded (the last one as "
-			"interrupted) in %s/results.json\n",
-			sigabbrev_np(stop) ? sigabbrev_np(stop) : "?", k, n, dir);
+		fprintf(stderr, "kvmqual: interrupted by SIG%s: %d of %d tests recorded%s in %s\n",
+			sigabbrev_np(stop) ? sigabbrev_np(stop) : "?", k, n,
+			last_interrupted ? " (the last one as interrupted)" : "", dir);
 		goto out;
 	}
 	char where[4200];

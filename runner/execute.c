@@ -531,6 +531,8 @@ json_t *kq_merge_repeats(json_t **runs, int k)
 		const char *st = json_string_value(json_object_get(runs[r], "status"));
 		const char *why = json_string_value(json_object_get(runs[r], "reason"));
 		duration += json_number_value(json_object_get(runs[r], "duration_s"));
+		if (r && json_is_true(json_object_get(runs[r], "interrupted")))
+			json_object_set_new(first, "interrupted", json_true());
 		json_array_append_new(reps, json_pack("{s:i, s:s, s:s}", "repeat", r, "status", st,
 						      "reason", why ? why : ""));
 		if (r && strcmp(st, "fail") == 0 &&

@@ -151,5 +151,13 @@ int main(void)
 	       "the reason names the repeat");
 	json_decref(res);
 	test_pooling();
+
+	json_t *stopped[2] = {run(1, 2, 3, "pass"), run(1, 2, 3, "fail")};
+	json_object_set_new(stopped[1], "interrupted", json_true());
+	res = kq_merge_repeats(stopped, 2);
+	ok(json_is_true(json_object_get(res, "interrupted")) &&
+	       strcmp(json_string_value(json_object_get(res, "status")), "fail") == 0,
+	   "a repeat stopped by a signal marks the test interrupted");
+	json_decref(res);
 	return done_testing();
 }
