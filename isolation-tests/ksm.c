@@ -16,13 +16,16 @@
 #include "isolation-tests/isob_util.h"
 #include "vmm/err.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,11 +89,28 @@ static int guardian_start(struct guardian *g)
 		return -1;
 	}
 	if (pid == 0) {
+		pid_t driver = getppid();
 		setsid(); /* out of the test's process group: the runner's kill misses it */
 		close(p[1]);
+		/* The pipe closes when the driver ends, unless a process forked from it
+		 * later (a tenant) still holds the write end: watch the driver itself
+		 * too, through a pidfd where the kernel has them (5.3+). */
+		int pidfd = (int)syscall(SYS_pidfd_open, driver, 0);
+		struct pollfd pf[2] = {{.fd = p[0], .events = POLLIN},
+				       {.fd = pidfd, .events = POLLIN}};
 		char c;
-		while (read(p[0], &c, 1) != 0 && errno == EINTR)
-			;
+		for (;;) {
+			int r = poll(pf, pidfd >= 0 ? 2 : 1, -1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 || (pidfd >= 0 && pf[1].revents))
+				break;
+			if (pf[0].revents) {
+				ssize_t n = read(p[0], &c, 1);
+				if (n == 0 || (n < 0 && errno != EINTR))
+					break;
+			}
+		}
 		/* run last, so ksmd stops at the old rate. */
 		for (int i = NKNOBS - 1; i >= 0; i--)
 			knob_write(knobs[i], g->saved[i]);

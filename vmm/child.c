@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,10 +15,16 @@
 int kq_run_in_child(struct kq_kvm *kvm, int (*fn)(struct kq_kvm *kvm, void *ctx), void *ctx,
 		    double time_limit_s, int *status)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
 		return kq_err_errno("fork");
 	if (pid == 0) {
+		/* A tenant must not outlive the process that runs it (killed with
+		 * SIGKILL, say): it would hold its VM and every fd it inherited. The
+		 * signal follows the forking thread, which waits below for the child. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(254);
 		int r = fn(kvm, ctx);
 		_exit(r < 0 ? 255 : r & 0xff);
 	}
