@@ -4,6 +4,10 @@ CSTD    := -std=gnu11
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     ?= -O2 -g
 BUILD   ?= build
+# Parallel by default (one job per CPU) unless the caller chose -j.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc)
+endif
 PKGS    := libcpuid hwloc inih jansson sqlite3 libpq
 PKGS    += libxxhash
 PKGS    += libzstd libsodium
@@ -96,15 +100,15 @@ $(BUILD)/guest/guest_blob.o: vmm/guest_blob.S $(BUILD)/guest/guest.bin
 # `make run`: the default suite; in the emulated host when /dev/kvm is absent.
 RUN_ARGS ?=
 run: all
-	@ci/run-suite.sh $(RUN_ARGS)
+	+@ci/run-suite.sh $(RUN_ARGS)
 
 # `make check`: unit tests natively, then KVM integration tests (emulated host
 # when /dev/kvm is absent); non-zero on any failure.
 check: all
-	@ci/check.sh
+	+@ci/check.sh
 
 bench: all
-	@ci/bench.sh
+	+@ci/bench.sh
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -46,16 +46,18 @@ stage "unit tests" prove --exec '' "${unit[@]}"
 stage "unit tests under ASan+UBSan" sh -c \
 	'make -s SAN=1 check-build >/dev/null && prove --exec "" build-san/tests/unit/*'
 if [ ${#host_scripts[@]} -gt 0 ]; then
-	stage "host script tests" prove --exec '' "${host_scripts[@]}"
+	# Two at a time: several of them mostly wait (a browser, Ansible, a
+	# PostgreSQL cluster, signals), and each works in its own temporary folder.
+	stage "host script tests" prove --timer -j2 --exec '' "${host_scripts[@]}"
 fi
 if kvm_usable; then
-	stage "KVM integration tests, native /dev/kvm" prove --exec '' "${integ[@]}"
+	stage "KVM integration tests, native /dev/kvm" prove --timer --exec '' "${integ[@]}"
 else
 	echo
 	echo "== KVM integration tests, native: skipped, this host has no usable /dev/kvm"
 fi
 stage "KVM integration tests in the emulated KVM host" \
-	ci/sandbox.sh --timeout "${KVMQUAL_SANDBOX_TIMEOUT:-1800}" -- prove --exec '' "${integ[@]}"
+	ci/sandbox.sh --timeout "${KVMQUAL_SANDBOX_TIMEOUT:-1800}" -- prove --timer --exec '' "${integ[@]}"
 
 # libFuzzer comes with clang (Debian: clang, libclang-rt-dev; ci/install-deps.sh).
 fuzzer_usable() {
