@@ -18,21 +18,23 @@ violations() {
 				grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"][^>"]+[>"]' "$f" |
 					sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*([<"])([^>"]+)[>"].*/\1 \2 \3/' |
 					while read -r line kind inc; do
-						rule=$(judge "$f" "$kind" "$inc")
-						[ -n "$rule" ] && echo "$f:$line: $rule: #include $kind$inc"
+						judge "$f" "$kind" "$inc"
+						[ -z "$rule" ] || echo "$f:$line: $rule: #include $kind$inc"
 					done
 			done
 	)
 }
 
-# judge FILE KIND HEADER: the broken rule, or nothing.
+# judge FILE KIND HEADER: sets $rule to the broken rule, or to nothing (no
+# subshell: it runs once per #include line).
 judge() {
 	local f=$1 kind=$2 inc=$3 dir=${1%%/*}
+	rule=
 	if [ "$kind" = '<' ]; then
 		# The vmm is plain ioctls: no third-party library underneath it.
 		case "$dir:$inc" in
 		vmm:jansson.h | vmm:ini.h | vmm:hwloc.h | vmm:hwloc/* | vmm:libcpuid.h | vmm:libcpuid/*)
-			echo "vmm/ uses no library beyond the C library and the kernel headers" ;;
+			rule="vmm/ uses no library beyond the C library and the kernel headers" ;;
 		esac
 		return
 	fi
@@ -40,18 +42,18 @@ judge() {
 	case "$dir" in
 	vmm)
 		[ "$to" = vmm ] || [ "$inc" = guest/abi.h ] ||
-			echo "vmm/ includes only vmm/ and guest/abi.h" ;;
+			rule="vmm/ includes only vmm/ and guest/abi.h" ;;
 	core)
 		[ "$to" = core ] || [ "$inc" = guest/abi.h ] ||
-			echo "core/ includes only core/ and guest/abi.h" ;;
+			rule="core/ includes only core/ and guest/abi.h" ;;
 	guest)
-		[ "$to" = guest ] || echo "guest/ is freestanding: it includes only guest/" ;;
+		[ "$to" = guest ] || rule="guest/ is freestanding: it includes only guest/" ;;
 	reports)
 		case "$to" in runner | workloads | vmm | probes)
-			echo "reports/ read results.json only: no $to/" ;;
+			rule="reports/ read results.json only: no $to/" ;;
 		esac ;;
 	probes | workloads | isolation-tests | migration-bench)
-		[ "$to" = runner ] && echo "$dir/ does not include runner/ (the runner is on top)" ;;
+		[ "$to" = runner ] && rule="$dir/ does not include runner/ (the runner is on top)" ;;
 	esac
 }
 
