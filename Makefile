@@ -5,7 +5,7 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     ?= -O2 -g
 BUILD   ?= build
 # Parallel by default (one job per CPU) unless the caller chose -j.
-ifeq ($(filter -j% --jobserver%,$(MAKEFLAGS)),)
+ifeq ($(filter -j% --jobserver%,$(MAKEFLAGS) $(shell printenv MAKEFLAGS)),)
   MAKEFLAGS += -j$(shell nproc)
 endif
 PKGS    := libcpuid hwloc inih jansson sqlite3 libpq
