@@ -14,6 +14,7 @@
 #include "core/stats.h"
 #include "isolation-tests/covert_decode.h"
 #include "isolation-tests/isob_abi.h"
+#include "isolation-tests/iso_common.h"
 #include "isolation-tests/isob_util.h"
 #include "probes/topology.h"
 #include "vmm/err.h"
@@ -239,9 +240,10 @@ static void run_covert(const struct kq_driver *d, const struct kq_test *t,
 		kq_result_set_status(res, KQ_FAIL, "%s", kq_err());
 		return;
 	}
-	struct cov_shared *sh = isob_shared_alloc(sizeof(*sh));
+	char err[256];
+	struct cov_shared *sh = kq_iso_shared(sizeof(*sh), err, sizeof(err));
 	if (!sh) {
-		kq_result_set_status(res, KQ_FAIL, "mmap of the shared area: %s", strerror(errno));
+		kq_result_set_status(res, KQ_FAIL, "the shared area: %s", err);
 		kq_kvm_close(&kvm);
 		return;
 	}
@@ -285,7 +287,7 @@ static void run_covert(const struct kq_driver *d, const struct kq_test *t,
 		kq_result_set_status(res, KQ_FAIL, "%s", fail);
 	else
 		decode(sh, t, o, bit_ms, res);
-	isob_shared_free(sh, sizeof(*sh));
+	kq_iso_shared_free(sh, sizeof(*sh));
 	kq_kvm_close(&kvm);
 }
 

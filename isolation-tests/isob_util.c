@@ -6,21 +6,8 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <x86intrin.h>
-
-void *isob_shared_alloc(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void isob_shared_free(void *p, size_t bytes)
-{
-	if (p)
-		munmap(p, bytes);
-}
 
 static void *child_thread(void *arg)
 {

@@ -13,10 +13,6 @@
 #include "core/test.h"
 #include "vmm/vm.h"
 
-/* Zeroed memory shared with the forked tenants (MAP_SHARED), or NULL. */
-void *isob_shared_alloc(size_t bytes);
-void isob_shared_free(void *p, size_t bytes);
-
 /* A tenant process: fn(kvm, ctx) in a forked child (kq_run_in_child) run
  * from a thread of the driver, so several tenants run at once. */
 struct isob_child {

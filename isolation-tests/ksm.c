@@ -13,6 +13,7 @@
 #include "core/isostats.h"
 #include "core/stats.h"
 #include "isolation-tests/isob_abi.h"
+#include "isolation-tests/iso_common.h"
 #include "isolation-tests/isob_util.h"
 #include "vmm/err.h"
 
@@ -296,11 +297,12 @@ static void run_ksm(const struct kq_driver *d, const struct kq_test *t, const st
 		}
 	}
 	struct kq_kvm kvm;
-	struct ksm_tenant *s = isob_shared_alloc(2 * sizeof(*s));
+	char err[256];
+	struct ksm_tenant *s = kq_iso_shared(2 * sizeof(*s), err, sizeof(err));
 	if (kq_kvm_open(&kvm, NULL) < 0 || !s) {
-		kq_result_set_status(res, KQ_FAIL, "%s", s ? kq_err() : "mmap of the shared area");
+		kq_result_set_status(res, KQ_FAIL, "%s", s ? kq_err() : err);
 		guardian_finish(&g);
-		isob_shared_free(s, 2 * sizeof(*s));
+		kq_iso_shared_free(s, 2 * sizeof(*s));
 		return;
 	}
 	uint64_t pages = (uint64_t)kq_test_param_int(t, "pages", emu ? 128 : 512) & ~1ULL;
@@ -353,7 +355,7 @@ static void run_ksm(const struct kq_driver *d, const struct kq_test *t, const st
 				     sleep_ms);
 	else
 		evaluate(res, &s[0], merged, waited, o);
-	isob_shared_free(s, 2 * sizeof(*s));
+	kq_iso_shared_free(s, 2 * sizeof(*s));
 	kq_kvm_close(&kvm);
 }
 

@@ -8,6 +8,7 @@
  * is better). `max.slowdown_p99.value` in suite.conf gives a verdict. */
 #include "core/isostats.h"
 #include "isolation-tests/isob_abi.h"
+#include "isolation-tests/iso_common.h"
 #include "isolation-tests/isob_util.h"
 #include "probes/topology.h"
 #include "vmm/err.h"
@@ -236,9 +237,10 @@ static void run_noisy(const struct kq_driver *d, const struct kq_test *t,
 		kq_result_set_status(res, KQ_FAIL, "%s", kq_err());
 		return;
 	}
-	struct noisy_shared *sh = isob_shared_alloc(sizeof(*sh));
+	char err[256];
+	struct noisy_shared *sh = kq_iso_shared(sizeof(*sh), err, sizeof(err));
 	if (!sh) {
-		kq_result_set_status(res, KQ_FAIL, "mmap of the shared area: %s", strerror(errno));
+		kq_result_set_status(res, KQ_FAIL, "the shared area: %s", err);
 		kq_kvm_close(&kvm);
 		return;
 	}
@@ -298,7 +300,7 @@ stop:
 				     fail);
 	else
 		add_result(res, sh, agg, o);
-	isob_shared_free(sh, sizeof(*sh));
+	kq_iso_shared_free(sh, sizeof(*sh));
 	kq_kvm_close(&kvm);
 }
 

@@ -10,6 +10,7 @@
  * between the creations) and A's does not move when B arrives; the
  * TSC rate each guest sees over a host-timed sleep is KVM_GET_TSC_KHZ (or
  * the rate set with KVM_SET_TSC_KHZ). */
+#include "isolation-tests/iso_common.h"
 #include "isolation-tests/isob_util.h"
 #include "vmm/err.h"
 
@@ -189,9 +190,10 @@ static void run_time(const struct kq_driver *d, const struct kq_test *t,
 	double tol = kq_test_param_double(t, "rate_tolerance", isob_emulated(o) ? 0.1 : 0.01);
 	/* Exits cost tens of µs in the emulated host: its margins are wider. */
 	double margin_ms = kq_test_param_double(t, "margin_ms", isob_emulated(o) ? 200 : 20);
-	struct time_tenant *s = isob_shared_alloc(3 * sizeof(*s));
+	char err[256];
+	struct time_tenant *s = kq_iso_shared(3 * sizeof(*s), err, sizeof(err));
 	if (!s) {
-		kq_result_set_status(res, KQ_FAIL, "mmap of the shared page: %s", strerror(errno));
+		kq_result_set_status(res, KQ_FAIL, "the shared page: %s", err);
 		kq_kvm_close(&kvm);
 		return;
 	}
@@ -295,7 +297,7 @@ join:
 	    fabs(s[0].rate_khz - (double)khz) / (double)khz * 1e6,
 	    tsc_control > 0 ? ", KVM_SET_TSC_KHZ respected" : "");
 out:
-	isob_shared_free(s, 3 * sizeof(*s));
+	kq_iso_shared_free(s, 3 * sizeof(*s));
 	kq_kvm_close(&kvm);
 }
 
