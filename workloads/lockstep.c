@@ -75,8 +75,16 @@ static void *vcpu_thread(void *arg)
 		pthread_cond_broadcast(&ls->cond);
 		while (sync && ls->gen == gen && !ls->failure[0])
 			pthread_cond_wait(&ls->cond, &ls->lock);
-		gen = ls->gen;
 		bool stop = !sync || ls->failure[0];
+		if (sync && stop && ls->gen != gen) {
+			/* Released into a round that another vCPU's failure already
+			 * ended: it will not run again, so it is back at once (else
+			 * kq_lockstep_wait counts it missing until its timeout). */
+			c->finished = true;
+			ls->arrived++;
+			pthread_cond_broadcast(&ls->cond);
+		}
+		gen = ls->gen;
 		pthread_mutex_unlock(&ls->lock);
 		if (stop)
 			return NULL;
