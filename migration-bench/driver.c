@@ -173,11 +173,14 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 		else if (dst_rc != 0)
 			kq_result_set_status(res, KQ_FAIL, "destination exited %d: %s", dst_rc,
 					     dmsg);
-		else if (o.wl.mode != KQ_MIG_IDLE && o.wl.rate && r->writes_at_pause && !dirty_seen)
-			kq_result_set_status(res, KQ_FAIL,
-					     "the guest wrote %llu pages before the pause, dirty "
-					     "tracking reported none",
-					     (unsigned long long)r->writes_at_pause);
+		else if (o.wl.mode != KQ_MIG_IDLE && o.wl.rate &&
+			 r->writes_at_pause > r->writes_at_track && !dirty_seen)
+			kq_result_set_status(
+			    res, KQ_FAIL,
+			    "the guest wrote %llu pages while tracked (%llu in all "
+			    "before the pause), dirty tracking reported none",
+			    (unsigned long long)(r->writes_at_pause - r->writes_at_track),
+			    (unsigned long long)r->writes_at_pause);
 		else if (o.wl.mode == KQ_MIG_VERIFY && r->verifier_writes <= r->writes_at_pause)
 			kq_result_set_status(
 			    res, KQ_FAIL,

@@ -78,6 +78,7 @@ struct kq_mig_send_result {
 	uint64_t mem_hash;
 	uint64_t verifier_errors, verifier_writes;
 	uint64_t writes_at_pause; /* the workload's page writes when the source paused */
+	uint64_t writes_at_track; /* ... when dirty tracking started over (iteration 0) */
 	uint64_t dropped_gpa;	  /* KQ_FAULT_DROP_PAGE*: the page left out, 0 if none */
 	bool verifier_ran, guest_ok;
 	double throttle; /* auto-converge's last duty cycle, 1 = none */

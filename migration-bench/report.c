@@ -86,6 +86,8 @@ json_t *kq_mig_json(const struct kq_mig_send_result *r)
 		json_object_set_new(j, "throughput_MBps", json_real(throughput_MBps(r)));
 		json_object_set_new(j, "writes_at_pause",
 				    json_integer((json_int_t)r->writes_at_pause));
+		json_object_set_new(j, "writes_at_track",
+				    json_integer((json_int_t)r->writes_at_track));
 	}
 	return j;
 }

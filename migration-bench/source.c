@@ -39,6 +39,7 @@ struct src {
 	struct kq_mig_run_stats st;
 	int pagemap; /* /proc/self/pagemap: never-populated pages are not read */
 	double throttle_ms;
+	uint64_t writes_at_collect; /* the workload's writes after the last collection */
 	char err[512];
 	/* guest reports (ucall handler, vCPU threads) */
 	uint64_t gap_cycles, ver_errors, ver_writes;
@@ -65,6 +66,28 @@ static int on_ucall(void *ctx, struct kq_vcpu *v, const struct kq_ucall *uc)
 static struct kq_mig_ctl *ctl(struct kq_vm *vm)
 {
 	return kq_vm_gpa_to_hva(vm, KQ_TEST_GPA, sizeof(struct kq_mig_ctl));
+}
+
+/* A writing workload makes at least one write since the last collection
+ * (waiting at most 1 s) before iteration 0's dirty pages are collected, and
+ * before each collection when a planted fault needs pages in a later pass:
+ * on a busy host its vCPU may not run at all during a short pass, and a
+ * migration with no write while tracked would prove nothing of dirty
+ * tracking or of the fault. */
+static bool fault_needs_pages(const struct kq_mig_send_opts *o)
+{
+	return o->fault == KQ_FAULT_CORRUPT_PAGE || o->fault == KQ_FAULT_DROP_PAGE ||
+	       o->fault == KQ_FAULT_DROP_PAGE_UNCHECKED;
+}
+
+static void await_write(struct src *s)
+{
+	const struct kq_mig_workload *wl = &s->o->wl;
+	if (wl->mode == KQ_MIG_IDLE || !wl->rate)
+		return;
+	double t0 = kq_mig_now();
+	while (ctl(s->vm)->writes == s->writes_at_collect && kq_mig_now() - t0 < 1.0)
+		usleep(1000);
 }
 
 static uint64_t slot_pages(const struct src *s, int i)
@@ -277,6 +300,8 @@ static int switchover(struct src *s, uint32_t iter)
 {
 	struct kq_mig_send_result *r = s->r;
 	uint64_t pause_rt = kq_mig_realtime_ns();
+	if (fault_needs_pages(s->o))
+		await_write(s);
 	double t0 = kq_mig_now();
 	if (kq_vm_pause(s->vm) < 0)
 		return -1;
@@ -406,6 +431,7 @@ static int migrate(struct src *s)
 	uint64_t n;
 	if (collect(s, &n) < 0)
 		return -1;
+	r->writes_at_track = s->writes_at_collect = ctl(s->vm)->writes;
 	for (uint32_t i = 0; i < s->setup.nslots; i++)
 		memset(s->pending[i], 0xff, (slot_pages(s, (int)i) + 63) / 64 * 8);
 	for (uint32_t i = 0; i < s->setup.nslots; i++)
@@ -438,11 +464,14 @@ static int migrate(struct src *s)
 		}
 		if (kq_mig_now() - ts < o->min_iter_s)
 			usleep((useconds_t)((o->min_iter_s - (kq_mig_now() - ts)) * 1e6));
+		if (iter == 0 || fault_needs_pages(o))
+			await_write(s);
 		ir->seconds = kq_mig_now() - ts;
 		ir->wire_bytes = s->st.wire_bytes - wire0;
 		ir->bandwidth_Bps = ir->seconds > 0 ? (double)ir->wire_bytes / ir->seconds : 0;
 		if (collect(s, &n) < 0)
 			return -1;
+		s->writes_at_collect = ctl(s->vm)->writes;
 		ir->dirty_pages = n;
 		ir->dirty_rate_pps = ir->seconds > 0 ? (double)n / ir->seconds : 0;
 		r->iters++;
