@@ -318,8 +318,10 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 	double most = o->quick ? 500 : emulated ? 1000 : c.duration_ms;
 	if (c.duration_ms > most)
 		c.duration_ms = most;
-	uint64_t cap = kq_test_param_size(t, "emulated_memory", 4ULL << 20);
-	if (emulated && c.mem > cap)
+	uint64_t cap = o->quick	  ? kq_test_param_size(t, "quick_memory", 1ULL << 20)
+		       : emulated ? kq_test_param_size(t, "emulated_memory", 4ULL << 20)
+				  : c.mem;
+	if (c.mem > cap)
 		c.mem = cap;
 	c.mem = (c.mem + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 	int n = (int)kq_test_param_int(t, "tenants", 0);
@@ -366,6 +368,7 @@ static const struct kq_param_spec params[] = {
     {"duration_ms", KQ_PT_DOUBLE,
      "how long each tenant writes (default 2000; at most 500 with --quick, 1000 emulated)"},
     {"emulated_memory", KQ_PT_SIZE, "memory cap per tenant in the emulated host (default 4M)"},
+    {"quick_memory", KQ_PT_SIZE, "memory cap per tenant with --quick (default 1M)"},
     {NULL, 0, NULL},
 };
 
