@@ -138,7 +138,7 @@ FUZZ_CFLAGS := $(CSTD) $(WARN) -Wno-gnu-variable-sized-type-not-at-end -g -O1 -f
 # rest of the library is linked as `make` built it.
 MIG_FUZZ_SRC := migration-bench/wire.c migration-bench/proto_frame.c migration-bench/proto_msgs.c \
 	migration-bench/proto_pages.c migration-bench/proto_setup.c migration-bench/recv.c
-FUZZ_SRC := $(filter core/% workloads/% runner/conf.c reports/results_load.c $(MIG_FUZZ_SRC),$(LIB_SRC)) \
+FUZZ_SRC := $(filter core/% workloads/% runner/conf.c reports/results_load.c reports/results_stream.c $(MIG_FUZZ_SRC),$(LIB_SRC)) \
 	tests/fuzz/input.c
 FUZZ_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(filter-out $(FUZZ_SRC:%.c=$(BUILD)/%.o),$(LIB_OBJ))
 FUZZ_OPTS_migration_stream := -max_len=65536

@@ -99,38 +99,6 @@ enum kq_verdict kq_cmp_decide(enum kq_better dir, double delta_pct, bool signifi
 	return KQ_V_SAME;
 }
 
-#define key_skip kq_measurement_labels
-
-struct build {
-	struct kq_cmp *c;
-	json_t *order; /* row keys in order of first appearance */
-};
-
-static int collect(struct build *b, size_t run, json_t *test, json_t *metric)
-{
-	struct kq_buf k = KQ_BUF_INIT, pk = KQ_BUF_INIT;
-	kq_buf_printf(&k, "%s" SEP "%s" SEP "%s" SEP, kq_jstr(test, "name", ""),
-		      kq_jstr(metric, "name", ""), kq_jstr(metric, "unit", ""));
-	kq_labels_fmt(&k, metric, key_skip, ",");
-	kq_buf_printf(&pk, "%zu" SEP "%s", run, kq_buf_str(&k));
-	if (!kq_pools_find(&b->c->pools, kq_buf_str(&pk))) {
-		bool seen = false;
-		for (size_t r = 0; r < run && !seen; r++) {
-			struct kq_buf ok = KQ_BUF_INIT;
-			kq_buf_printf(&ok, "%zu" SEP "%s", r, kq_buf_str(&k));
-			seen = kq_pools_find(&b->c->pools, kq_buf_str(&ok)) != NULL;
-			kq_buf_free(&ok);
-		}
-		if (!seen)
-			json_array_append_new(b->order, json_string(kq_buf_str(&k)));
-	}
-	kq_pools_add(&b->c->pools, kq_buf_str(&pk), run, test, metric);
-	int rc = (k.failed || pk.failed || b->c->pools.failed) ? -1 : 0;
-	kq_buf_free(&k);
-	kq_buf_free(&pk);
-	return rc;
-}
-
 /* One run's host as field -> text, the field names appended to ORDER (a
  * list without repeats, SEEN its set): environment and version first. */
 /* One run's host as field -> text, the field names appended to ORDER (a
@@ -227,28 +195,41 @@ static json_t *host_diff(const struct kq_runset *rs)
 	return out;
 }
 
-static json_t *status_diff(const struct kq_runset *rs)
+/* Rows [test, status in run 0, status in run 1, ...] for every test (in
+ * order of first appearance) whose status is not the same in all runs; a
+ * run lacking the test differs (null). */
+static json_t *status_diff(const struct kq_cmp *c)
 {
-	json_t *idx[KQ_MAX_RUNS], *order = json_array(), *seen = json_object();
-	for (size_t r = 0; r < rs->n; r++) {
-		json_t *tests = json_object_get(rs->runs[r].root, "tests"), *t;
-		size_t i;
-		idx[r] = json_object();
-		json_array_foreach(tests, i, t)
-		{
-			const char *n = kq_jstr(t, "name", "");
-			json_object_set_new(idx[r], n, json_string(kq_jstr(t, "status", "?")));
-			if (!json_object_get(seen, n)) {
-				json_object_set_new(seen, n, json_true());
-				json_array_append_new(order, json_string(n));
+	size_t nruns = c->rs->n;
+	json_t *out = json_array();
+	struct kq_strset seen = {0};
+	for (size_t r = 0; r < nruns && out; r++)
+		for (size_t i = 0; i < c->runs[r]->tests.n; i++) {
+			const char *n = c->runs[r]->tests.v[i].name, *st[KQ_MAX_RUNS];
+			bool added, differs = false;
+			if (!kq_strset_add(&seen, n, 0, &added)) {
+				json_decref(out);
+				out = NULL;
+				break;
 			}
+			if (!added)
+				continue;
+			for (size_t q = 0; q < nruns; q++) {
+				const struct kq_cmp_tests *tq = &c->runs[q]->tests;
+				struct kq_strset_ent *e = kq_strset_get(&tq->names, n);
+				st[q] = e ? tq->v[e->v].status : NULL;
+				if (q && (!st[0] || !st[q] || strcmp(st[0], st[q]) != 0))
+					differs = true;
+			}
+			if (!differs)
+				continue;
+			json_t *row = json_pack("[s]", n);
+			for (size_t q = 0; q < nruns; q++)
+				json_array_append_new(row,
+						      st[q] ? json_string(st[q]) : json_null());
+			json_array_append_new(out, row);
 		}
-	}
-	json_t *out = differing_rows(idx, rs->n, order);
-	for (size_t r = 0; r < rs->n; r++)
-		json_decref(idx[r]);
-	json_decref(order);
-	json_decref(seen);
+	kq_strset_free(&seen);
 	return out;
 }
 
@@ -438,19 +419,90 @@ static int compare_rows(struct kq_cmp *c)
 	return 0;
 }
 
-static int fill_rows(struct kq_cmp *c, json_t *order, char *err, size_t errlen)
+static uint64_t key_hash(const struct kq_cmp_key *k)
+{
+	const char *p[] = {k->test, k->metric, k->unit, k->labels};
+	uint64_t h = 0;
+	for (size_t i = 0; i < 4; i++)
+		h = (h ^ kq_hash_str(p[i])) * 1099511628211ULL;
+	return h;
+}
+
+static bool key_eq(const struct kq_cmp_key *a, const struct kq_cmp_key *b)
+{
+	return !strcmp(a->test, b->test) && !strcmp(a->metric, b->metric) &&
+	       !strcmp(a->unit, b->unit) && !strcmp(a->labels, b->labels);
+}
+
+/* The runs' rows lined up: the comparison's rows in order of first
+ * appearance over the runs in order, and each run's global[] into them. */
+static int merge_rows(struct kq_cmp *c)
+{
+	size_t total = 0, nslots = 1024, n = 0;
+	for (size_t r = 0; r < c->rs->n; r++)
+		total += c->runs[r]->nrows;
+	while (nslots < 2 * total)
+		nslots *= 2;
+	size_t *slots = calloc(nslots, sizeof(*slots));
+	struct kq_cmp_key *keys = malloc((total ? total : 1) * sizeof(*keys));
+	c->rows = malloc((total ? total : 1) * sizeof(*c->rows));
+	int rc = -1;
+	if (!slots || !keys || !c->rows)
+		goto out;
+	for (size_t r = 0; r < c->rs->n; r++) {
+		struct kq_cmp_run *run = c->runs[r];
+		if (!(run->global = malloc((run->nrows ? run->nrows : 1) * sizeof(size_t))))
+			goto out;
+		for (size_t j = 0; j < run->nrows; j++) {
+			size_t h = key_hash(&run->keys[j]) & (nslots - 1);
+			while (slots[h] && !key_eq(&keys[slots[h] - 1], &run->keys[j]))
+				h = (h + 1) & (nslots - 1);
+			if (!slots[h]) {
+				keys[n] = run->keys[j];
+				c->rows[n] = run->rows[j];
+				slots[h] = ++n;
+			}
+			run->global[j] = slots[h] - 1;
+		}
+	}
+	c->nrows = n;
+	struct kq_cmp_row *rows = realloc(c->rows, (n ? n : 1) * sizeof(*rows));
+	if (rows)
+		c->rows = rows;
+	rc = 0;
+out:
+	free(slots);
+	free(keys);
+	return rc;
+}
+
+static int fill_rows(struct kq_cmp *c, char *err, size_t errlen)
 {
 	const struct kq_runset *rs = c->rs;
-	size_t n = json_array_size(order);
-	c->rows = calloc(n ? n : 1, sizeof(*c->rows));
+	if (merge_rows(c) != 0)
+		goto oom;
+	size_t n = c->nrows;
 	c->sides = calloc((n ? n : 1) * rs->n, sizeof(*c->sides));
 	c->deltas = calloc((n ? n : 1) * rs->n, sizeof(*c->deltas));
-	if (!c->rows || !c->sides || !c->deltas)
+	if (!c->sides || !c->deltas)
 		goto oom;
-	c->nrows = n;
 	for (size_t i = 0; i < n; i++) {
 		c->rows[i].side = c->sides + i * rs->n;
 		c->rows[i].d = c->deltas + i * rs->n;
+	}
+	for (size_t r = 0; r < rs->n; r++) {
+		const struct kq_cmp_run *run = c->runs[r];
+		for (size_t j = 0; j < run->nrows; j++) {
+			const struct kq_cmp_pool *pl = &run->pools[j];
+			struct kq_cmp_side *side = &c->rows[run->global[j]].side[r];
+			double center;
+			if (kq_cmp_pool_center(pl, &center) != 0)
+				goto oom;
+			side->present = !isnan(center);
+			side->center = center;
+			side->n = pl->n;
+			side->samples = pl->samples;
+		}
 	}
 	c->glob_hits = calloc(c->opts.nglobs + 1, sizeof(*c->glob_hits));
 	c->glob_gates = calloc(c->opts.nglobs + 1, sizeof(*c->glob_gates));
@@ -458,31 +510,6 @@ static int fill_rows(struct kq_cmp *c, json_t *order, char *err, size_t errlen)
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
 		struct kq_cmp_row *row = &c->rows[i];
-		const char *key = json_string_value(json_array_get(order, i));
-		const struct kq_pool *first = NULL;
-		for (size_t r = 0; r < rs->n; r++) {
-			struct kq_buf pk = KQ_BUF_INIT;
-			kq_buf_printf(&pk, "%zu" SEP "%s", r, key);
-			struct kq_pool *pl = kq_pools_find(&c->pools, kq_buf_str(&pk));
-			kq_buf_free(&pk);
-			if (!pl)
-				continue;
-			if (!first)
-				first = pl;
-			row->side[r].present = !isnan(kq_pool_center(pl));
-			row->side[r].center = kq_pool_center(pl);
-			row->side[r].n = pl->n;
-			row->side[r].samples = pl->samples;
-		}
-		row->test = kq_jstr(first->test, "name", "?");
-		row->metric = kq_jstr(first->metric, "name", "?");
-		row->unit = kq_jstr(first->metric, "unit", "");
-		struct kq_buf l = KQ_BUF_INIT;
-		kq_labels_fmt(&l, first->metric, key_skip, ", ");
-		row->labels = kq_buf_take(&l);
-		if (!row->labels)
-			goto oom;
-		row->dir = kq_metric_direction(first->metric);
 		row->gated = row->dir != KQ_NO_DIRECTION;
 		if (c->opts.nglobs) {
 			bool picked = false;
@@ -505,87 +532,76 @@ oom:
 
 /* The names of A's tests each candidate lacks (a skipped or failed test is
  * there: its status change is listed on its own). */
-static void missing_tests(struct kq_cmp *c)
+static int missing_tests(struct kq_cmp *c)
 {
-	const struct kq_runset *rs = c->rs;
-	json_t *base = json_object_get(rs->runs[0].root, "tests"), *t;
-	size_t i;
-	for (size_t r = 1; r < rs->n; r++) {
-		json_t *have = json_object(), *u;
-		size_t j;
-		json_array_foreach(json_object_get(rs->runs[r].root, "tests"), j, u)
-		{
-			json_object_set_new(have, kq_jstr(u, "name", ""), json_true());
-		}
-		c->missing_tests[r] = json_array();
-		json_array_foreach(base, i, t)
-		{
-			const char *n = kq_jstr(t, "name", "");
-			if (!json_object_get(have, n))
-				json_array_append_new(c->missing_tests[r], json_string(n));
-		}
-		json_decref(have);
+	const struct kq_cmp_tests *base = &c->runs[0]->tests;
+	for (size_t r = 1; r < c->rs->n; r++) {
+		if (!(c->missing_tests[r] = json_array()))
+			return -1;
+		for (size_t i = 0; i < base->n; i++)
+			if (!kq_strset_get(&c->runs[r]->tests.names, base->v[i].name) &&
+			    json_array_append_new(c->missing_tests[r],
+						  json_string(base->v[i].name)) != 0)
+				return -1;
 	}
+	return 0;
+}
+
+int kq_compare_finish(struct kq_cmp *c, char *err, size_t errlen)
+{
+	for (size_t r = 0; r < c->rs->n; r++) {
+		struct kq_cmp_run *run = c->runs[r];
+		/* the run's row index is needed only while reading */
+		free(run->slots);
+		run->slots = NULL;
+		run->nslots = 0;
+	}
+	if (fill_rows(c, err, errlen) != 0)
+		return -1;
+	c->host_diff = host_diff(c->rs);
+	c->status_diff = status_diff(c);
+	if (!c->host_diff || !c->status_diff || missing_tests(c) != 0) {
+		snprintf(err, errlen, "compare: out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 int kq_compare_build(const struct kq_runset *rs, const struct kq_cmp_opts *o, struct kq_cmp *out,
 		     char *err, size_t errlen)
 {
-	struct build b = {.c = out, .order = json_array()};
-	memset(out, 0, sizeof(*out));
-	out->rs = rs;
-	out->opts = *o;
-	for (size_t r = 0; r < rs->n; r++) {
-		json_t *tests = json_object_get(rs->runs[r].root, "tests"), *t;
-		size_t i;
-		json_array_foreach(tests, i, t)
-		{
-			json_t *ms = json_object_get(t, "metrics"), *m;
-			size_t j;
-			json_array_foreach(ms, j, m)
-			{
-				if (collect(&b, r, t, m) != 0) {
-					snprintf(err, errlen, "compare: out of memory");
-					json_decref(b.order);
-					return -1;
-				}
-			}
+	kq_compare_begin(out, rs, o);
+	for (size_t r = 0; r < rs->n; r++)
+		if (kq_compare_add_doc(out, r, err, errlen) != 0) {
+			kq_compare_free(out);
+			return -1;
 		}
-	}
-	int rc = kq_pools_finish(&out->pools);
-	if (rc == 0)
-		rc = fill_rows(out, b.order, err, errlen);
-	else
-		snprintf(err, errlen, "compare: out of memory");
-	json_decref(b.order);
-	out->host_diff = host_diff(rs);
-	out->status_diff = status_diff(rs);
-	missing_tests(out);
-	if (rc)
+	if (kq_compare_finish(out, err, errlen) != 0) {
 		kq_compare_free(out);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 void kq_compare_free(struct kq_cmp *c)
 {
-	for (size_t i = 0; i < c->nrows; i++)
-		free(c->rows[i].labels);
 	free(c->rows);
 	free(c->sides);
 	free(c->deltas);
-	c->sides = NULL;
-	c->deltas = NULL;
-	kq_pools_free(&c->pools);
 	json_decref(c->host_diff);
 	json_decref(c->status_diff);
 	for (size_t r = 0; r < KQ_MAX_RUNS; r++) {
 		json_decref(c->missing_tests[r]);
+		kq_cmp_run_free(c->runs[r]);
 		c->missing_tests[r] = NULL;
+		c->runs[r] = NULL;
 	}
 	free(c->glob_hits);
 	free(c->glob_gates);
 	c->glob_hits = c->glob_gates = NULL;
 	c->rows = NULL;
+	c->sides = NULL;
+	c->deltas = NULL;
 	c->nrows = 0;
 	c->host_diff = c->status_diff = NULL;
 }
@@ -621,8 +637,7 @@ const char *kq_compare_empty(const struct kq_cmp *c, char *err, size_t errlen)
 				 "nothing to compare: %s (%s) and %s (%s) share no metric "
 				 "(%zu metrics in A; %zu tests in %s)",
 				 c->rs->runs[0].label, c->rs->runs[0].path, c->rs->runs[r].label,
-				 c->rs->runs[r].path, c->counts[r].missing,
-				 json_array_size(json_object_get(c->rs->runs[r].root, "tests")),
+				 c->rs->runs[r].path, c->counts[r].missing, c->runs[r]->tests.n,
 				 c->rs->runs[r].label);
 			return err;
 		}

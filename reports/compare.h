@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/strset.h"
 #include "reports/inference.h"
 #include "reports/runset.h"
 
@@ -83,8 +84,8 @@ struct kq_cmp_delta {
 };
 
 struct kq_cmp_row {
-	const char *test, *metric, *unit; /* borrowed from the run set */
-	char *labels;			  /* "k=v, k=v" without kq_measurement_labels (pooled) */
+	const char *test, *metric, *unit; /* interned in the comparison's strings */
+	const char *labels; /* "k=v, k=v" without kq_measurement_labels (pooled), interned */
 	enum kq_better dir;
 	bool gated; /* has a direction and matches --metric (when given) */
 	/* one per run, into the comparison's arrays: sized by the runs given,
@@ -100,6 +101,49 @@ struct kq_cmp_counts {
 	size_t tested;	 /* ...with samples on both: the family the FDR is over */
 };
 
+/* A run's tests in file order (a pooled db: selection may repeat a name);
+ * names: name -> index of its last occurrence. */
+struct kq_cmp_test {
+	const char *name, *status;
+};
+struct kq_cmp_tests {
+	struct kq_cmp_test *v;
+	size_t n, cap;
+	struct kq_strset names;
+};
+
+/* One row's metric in one run, its members pooled: the samples as doubles
+ * and what the centre needs, no pointer into a document (a streamed run's
+ * tests are freed as they are read). */
+struct kq_cmp_pool {
+	double *samples;
+	size_t n, cap, members;
+	double value_sum;    /* value-only members: their values */
+	double stats_median; /* the first member's stats.median (it had stats) */
+	bool first_has_stats, has_value;
+};
+
+/* A row's identity (interned; missing fields ""): a metric of a test. */
+struct kq_cmp_key {
+	const char *test, *metric, *unit, *labels;
+};
+
+/* One run as read into a comparison (compare_pool.c), on its own so that
+ * runs can be read side by side: its rows in order of first appearance
+ * (identity, and the display fields of kq_cmp_row), a pool per row, its
+ * tests. The strings are its own. */
+struct kq_cmp_run {
+	struct kq_strset strings; /* metric names, units, labels, statuses (tests: tests.names) */
+	struct kq_cmp_key *keys;
+	struct kq_cmp_row *rows; /* test, metric, unit, labels, dir */
+	struct kq_cmp_pool *pools;
+	size_t nrows, cap;
+	size_t *slots, nslots; /* row index + 1, 0 empty */
+	size_t *global;	       /* the comparison's row of each (kq_compare_finish) */
+	struct kq_cmp_tests tests;
+	bool failed; /* out of memory */
+};
+
 struct kq_cmp {
 	const struct kq_runset *rs;
 	struct kq_cmp_opts opts;
@@ -110,15 +154,46 @@ struct kq_cmp {
 	struct kq_cmp_counts counts[KQ_MAX_RUNS]; /* per candidate, [0] unused */
 	json_t *host_diff;   /* [[field, value in A, value in B, ...], ...]; null where absent */
 	json_t *status_diff; /* [[test, status in A, status in B, ...], ...] */
-	json_t *missing_tests[KQ_MAX_RUNS]; /* names of A's tests a candidate lacks */
-	size_t *glob_gates;		    /* per glob: metrics with a direction it picks */
-	size_t *glob_hits;		    /* per glob: metrics it matches at all */
-	struct kq_pools pools;
+	json_t *missing_tests[KQ_MAX_RUNS];   /* names of A's tests a candidate lacks */
+	size_t *glob_gates;		      /* per glob: metrics with a direction it picks */
+	size_t *glob_hits;		      /* per glob: metrics it matches at all */
+	struct kq_cmp_run *runs[KQ_MAX_RUNS]; /* what each run added up to */
 };
 
-/* Builds the comparison. Returns 0, or -1 with a message (allocation). */
+/* Builds the comparison of the runs of RS (whole documents). Returns 0, or
+ * -1 with a message (allocation). */
 int kq_compare_build(const struct kq_runset *rs, const struct kq_cmp_opts *o, struct kq_cmp *out,
 		     char *err, size_t errlen);
+
+/* The same in steps (compare_pool.c): begin, then per run (in the order of
+ * RS) add_doc (a run of RS held whole) or add_read (a file read by
+ * kq_cmp_read_files: its run and document without tests are appended to C
+ * and RS), then finish. After a failed step C is for kq_compare_free only.
+ * Return 0, or -1 with a message. */
+void kq_compare_begin(struct kq_cmp *c, const struct kq_runset *rs, const struct kq_cmp_opts *o);
+int kq_compare_add_doc(struct kq_cmp *c, size_t run, char *err, size_t errlen);
+int kq_compare_finish(struct kq_cmp *c, char *err, size_t errlen);
+
+/* A results.json read one test at a time (results_stream.h) into a run. */
+struct kq_cmp_file {
+	const char *path_or_dir;
+	json_t *head; /* the document without its tests */
+	struct kq_cmp_run *run;
+	int rc; /* 0, or -1 with err */
+	char err[1024];
+};
+/* Reads the N files side by side (a thread each, at most one per CPU). */
+void kq_cmp_read_files(struct kq_cmp_file *f, size_t n);
+int kq_compare_add_read(struct kq_cmp *c, struct kq_runset *rs, struct kq_cmp_file *f, char *err,
+			size_t errlen);
+void kq_cmp_file_free(struct kq_cmp_file *f);
+
+/* One test into run R's rows and pools; -1: out of memory. */
+int kq_cmp_run_add_test(struct kq_cmp_run *r, json_t *test);
+void kq_cmp_run_free(struct kq_cmp_run *r);
+/* The centre of a pool: the median of its samples, else the first member's
+ * stats.median, else the mean of the values; NAN for none. -1: memory. */
+int kq_cmp_pool_center(const struct kq_cmp_pool *pl, double *center);
 void kq_compare_free(struct kq_cmp *c);
 /* Gated metrics that got worse, over every candidate. */
 size_t kq_compare_regressions(const struct kq_cmp *c);

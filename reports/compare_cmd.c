@@ -3,6 +3,7 @@
  *                 [--out DIR] [--format html,md] [--seed N] [--resamples N] */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,16 +211,40 @@ int kq_compare_main(int argc, char **argv)
 		goto out;
 	}
 
+	/* The charts (--out) draw from whole documents; the comparison itself
+	 * needs only the pools, so without --out the files are read one test
+	 * at a time, side by side, and never held whole (results_stream.h). */
 	struct kq_runset rs = {0};
+	struct kq_cmp cmp;
+	struct kq_cmp_file files[KQ_MAX_RUNS] = {{0}};
+	size_t nfiles = 0;
+	kq_compare_begin(&cmp, &rs, &o);
 	for (int i = optind; i < argc; i++)
-		if (kq_runset_add_any(&rs, argv[i], err, sizeof(err)) != 0) {
+		if (!out_dir && strncmp(argv[i], "db:", 3) != 0)
+			files[nfiles++].path_or_dir = argv[i];
+	kq_cmp_read_files(files, nfiles);
+	nfiles = 0;
+	for (int i = optind; i < argc; i++) {
+		int lrc;
+		if (!out_dir && strncmp(argv[i], "db:", 3) != 0) {
+			lrc = kq_compare_add_read(&cmp, &rs, &files[nfiles++], err, sizeof(err));
+		} else {
+			lrc = kq_runset_add_any(&rs, argv[i], err, sizeof(err));
+			if (lrc == 0)
+				lrc = kq_compare_add_doc(&cmp, rs.n - 1, err, sizeof(err));
+		}
+		if (lrc != 0) {
 			fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+			for (size_t f = 0; f < KQ_MAX_RUNS; f++)
+				kq_cmp_file_free(&files[f]);
+			kq_compare_free(&cmp);
 			kq_runset_free(&rs);
 			goto out;
 		}
-	struct kq_cmp cmp;
-	if (kq_compare_build(&rs, &o, &cmp, err, sizeof(err)) != 0) {
+	}
+	if (kq_compare_finish(&cmp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kvmqual %s: %s\n", prog, err);
+		kq_compare_free(&cmp);
 		kq_runset_free(&rs);
 		goto out;
 	}

@@ -101,13 +101,12 @@ static void method(struct kq_buf *b, const struct kq_cmp *c)
 	    (unsigned long long)c->opts.seed);
 }
 
-static const char *run_status(const struct kq_run *r, struct kq_buf *tmp)
+static const char *run_status(const struct kq_cmp *c, size_t r, struct kq_buf *tmp)
 {
-	json_t *tests = json_object_get(r->root, "tests"), *t;
-	size_t i, p = 0, f = 0, s = 0;
-	json_array_foreach(tests, i, t)
-	{
-		const char *st = kq_jstr(t, "status", "");
+	size_t p = 0, f = 0, s = 0;
+	const struct kq_cmp_tests *t = &c->runs[r]->tests;
+	for (size_t i = 0; i < t->n; i++) {
+		const char *st = t->v[i].status;
 		p += strcmp(st, "pass") == 0;
 		f += strcmp(st, "fail") == 0;
 		s += strcmp(st, "skip") == 0;
@@ -175,7 +174,7 @@ void kq_compare_text(const struct kq_cmp *c, struct kq_buf *out)
 		kq_buf_printf(out, "%s %s = %s (", r ? "        " : "compare:", rs->runs[r].label,
 			      rs->runs[r].path);
 		kq_run_describe(&rs->runs[r], out);
-		kq_buf_printf(out, "; %s)\n", run_status(&rs->runs[r], &tmp));
+		kq_buf_printf(out, "; %s)\n", run_status(c, r, &tmp));
 	}
 	if (kq_runset_any_emulated(rs))
 		kq_buf_puts(out, "note: emulated host in the comparison: timings are not "
@@ -303,7 +302,7 @@ static void html_runs(struct kq_buf *b, const struct kq_cmp *c)
 		kq_buf_puts(b, "</td><td>");
 		kq_buf_xml(b, run->run_id);
 		kq_buf_puts(b, "</td><td>");
-		kq_buf_xml(b, run_status(run, &tmp));
+		kq_buf_xml(b, run_status(c, r, &tmp));
 		kq_buf_puts(b, "</td></tr>\n");
 	}
 	kq_buf_puts(b, "</tbody></table>\n");
@@ -541,7 +540,7 @@ void kq_compare_md(const struct kq_cmp *c, const struct kq_charts *charts, const
 		kq_buf_puts(out, ", run ");
 		kq_buf_md(out, rs->runs[r].run_id);
 		kq_buf_puts(out, ", ");
-		kq_buf_md(out, run_status(&rs->runs[r], &tmp));
+		kq_buf_md(out, run_status(c, r, &tmp));
 		kq_buf_putc(out, '\n');
 	}
 	kq_buf_putc(out, '\n');

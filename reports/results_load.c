@@ -1,5 +1,6 @@
 #include "reports/results_load.h"
 #include "core/stats.h"
+#include "core/strset.h"
 
 #include <errno.h>
 #include <math.h>
@@ -447,12 +448,10 @@ static int parse_version(const char *s, long *major, long *minor)
 	return 0;
 }
 
-int kq_results_check(json_t *root, const char *what, char *err, size_t errlen)
+int kq_results_check_head(json_t *root, const char *what, char *err, size_t errlen)
 {
 	static const char *envs[] = {"emulated", "nested", "bare-metal", NULL};
 	struct checker c = {.what = what, .err = err, .errlen = errlen};
-	json_t *t;
-	size_t i;
 
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "%s: the document is %s, expected an object", what,
@@ -520,41 +519,42 @@ int kq_results_check(json_t *root, const char *what, char *err, size_t errlen)
 		}
 		pop(&c, o);
 	}
-	if ((tests = member(&c, root, "tests", JSON_ARRAY, "an array"))) {
-		/* Test names are unique (the schema says so; compare pairs by name). */
-		json_t *seen = json_object();
-		size_t o1 = push_key(&c, "tests");
-		json_array_foreach(tests, i, t)
-		{
-			size_t o2 = push_idx(&c, i);
-			if (!json_is_object(t))
-				fail(&c, "expected an object, got %s", type_name(t));
-			else
-				check_test(&c, t);
-			if (!c.failed) {
-				const char *name = json_string_value(json_object_get(t, "name"));
-				json_t *first = json_object_get(seen, name);
-				if (first) {
-					size_t o3 = push_key(&c, "name");
-					fail(&c,
-					     "duplicate test name \"%s\" (first at tests[%lld])",
-					     name, (long long)json_integer_value(first));
-					pop(&c, o3);
-				} else {
-					json_object_set_new(seen, name,
-							    json_integer((json_int_t)i));
-				}
-			}
-			pop(&c, o2);
-			if (c.failed)
-				break;
-		}
-		pop(&c, o1);
-		json_decref(seen);
+	member(&c, root, "tests", JSON_ARRAY, "an array");
+	return c.failed ? -1 : 0;
+}
+
+int kq_results_check_test(json_t *t, size_t i, struct kq_strset *seen, const char *what, char *err,
+			  size_t errlen)
+{
+	struct checker c = {.what = what, .err = err, .errlen = errlen};
+	push_key(&c, "tests");
+	push_idx(&c, i);
+	if (!json_is_object(t))
+		fail(&c, "expected an object, got %s", type_name(t));
+	else
+		check_test(&c, t);
+	if (c.failed)
+		return -1;
+	/* Test names are unique (the schema says so; compare pairs by name). */
+	const char *name = json_string_value(json_object_get(t, "name"));
+	bool added;
+	struct kq_strset_ent *first = kq_strset_add(seen, name, i, &added);
+	if (!first) {
+		fail(&c, "out of memory");
+	} else if (!added) {
+		push_key(&c, "name");
+		fail(&c, "duplicate test name \"%s\" (first at tests[%zu])", name, first->v);
 	}
-	if (!c.failed && (summary = member(&c, root, "summary", JSON_OBJECT, "an object"))) {
+	return c.failed ? -1 : 0;
+}
+
+int kq_results_check_summary(json_t *root, const char *what, char *err, size_t errlen)
+{
+	struct checker c = {.what = what, .err = err, .errlen = errlen};
+	json_t *summary = member(&c, root, "summary", JSON_OBJECT, "an object");
+	if (summary) {
 		json_int_t total, pass, failn, skip;
-		o = push_key(&c, "summary");
+		push_key(&c, "summary");
 		if (unpack(&c, summary, "{s:I, s:I, s:I, s:I}", "total", &total, "pass", &pass,
 			   "fail", &failn, "skip", &skip) == 0) {
 			check_nonneg(&c, "total", true, (double)total);
@@ -562,9 +562,25 @@ int kq_results_check(json_t *root, const char *what, char *err, size_t errlen)
 			check_nonneg(&c, "fail", true, (double)failn);
 			check_nonneg(&c, "skip", true, (double)skip);
 		}
-		pop(&c, o);
 	}
 	return c.failed ? -1 : 0;
+}
+
+int kq_results_check(json_t *root, const char *what, char *err, size_t errlen)
+{
+	if (kq_results_check_head(root, what, err, errlen) != 0)
+		return -1;
+	struct kq_strset seen = {0};
+	json_t *t;
+	size_t i;
+	int rc = 0;
+	json_array_foreach(json_object_get(root, "tests"), i, t)
+	{
+		if ((rc = kq_results_check_test(t, i, &seen, what, err, errlen)) != 0)
+			break;
+	}
+	kq_strset_free(&seen);
+	return rc ? rc : kq_results_check_summary(root, what, err, errlen);
 }
 
 int kq_results_load(const char *path_or_dir, json_t **out, char *err, size_t errlen)

@@ -25,6 +25,17 @@ int kq_results_load(const char *path_or_dir, json_t **out, char *err, size_t err
 /* The same shape check on an already parsed document; `what` names it in messages. */
 int kq_results_check(json_t *root, const char *what, char *err, size_t errlen);
 
+/* The same check in three parts, for a reader that sees the tests one at a
+ * time (results_stream.h): the document without its tests (of "tests" only
+ * the type is looked at), each test by its index, then the summary. In that
+ * order they are kq_results_check, messages included. SEEN holds the names
+ * of the tests before (a name is added, its index the value). */
+struct kq_strset;
+int kq_results_check_head(json_t *root, const char *what, char *err, size_t errlen);
+int kq_results_check_test(json_t *test, size_t index, struct kq_strset *seen, const char *what,
+			  char *err, size_t errlen);
+int kq_results_check_summary(json_t *root, const char *what, char *err, size_t errlen);
+
 /* Resolves PATH_OR_DIR to the results.json path (malloc'd). */
 char *kq_results_path(const char *path_or_dir);
 

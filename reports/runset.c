@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strset.h"
 #include "reports/results_load.h"
 
 int kq_runset_add_json(struct kq_runset *rs, json_t *root, const char *path, char *err,
@@ -115,16 +116,6 @@ bool kq_unit_is_latency(const char *unit)
 
 /* ---- pools --------------------------------------------------------------- */
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static int reindex(struct kq_pools *p, size_t nslots)
 {
 	size_t *slots = calloc(nslots, sizeof(*slots));
@@ -134,7 +125,7 @@ static int reindex(struct kq_pools *p, size_t nslots)
 	p->slots = slots;
 	p->nslots = nslots;
 	for (size_t i = 0; i < p->n; i++) {
-		size_t h = hash_str(p->v[i].key) & (nslots - 1);
+		size_t h = kq_hash_str(p->v[i].key) & (nslots - 1);
 		while (slots[h])
 			h = (h + 1) & (nslots - 1);
 		slots[h] = i + 1;
@@ -146,7 +137,7 @@ struct kq_pool *kq_pools_find(const struct kq_pools *p, const char *key)
 {
 	if (!p->nslots)
 		return NULL;
-	size_t h = hash_str(key) & (p->nslots - 1);
+	size_t h = kq_hash_str(key) & (p->nslots - 1);
 	while (p->slots[h]) {
 		struct kq_pool *pl = &p->v[p->slots[h] - 1];
 		if (strcmp(pl->key, key) == 0)
@@ -156,7 +147,7 @@ struct kq_pool *kq_pools_find(const struct kq_pools *p, const char *key)
 	return NULL;
 }
 
-static int append_samples(struct kq_pool *pl, const json_t *metric)
+int kq_samples_append(double **samples, size_t *n, size_t *cap, const json_t *metric)
 {
 	json_t *a = json_object_get(metric, "samples");
 	size_t cnt = json_array_size(a), i;
@@ -164,21 +155,21 @@ static int append_samples(struct kq_pool *pl, const json_t *metric)
 
 	if (!cnt)
 		return 0;
-	if (pl->n + cnt > pl->cap) {
+	if (*n + cnt > *cap) {
 		/* the first member exactly (most pools have one), then doubling */
-		size_t cap = pl->cap ? pl->cap : cnt;
-		while (cap < pl->n + cnt)
-			cap *= 2;
-		double *d = realloc(pl->samples, cap * sizeof(*d));
+		size_t c = *cap ? *cap : cnt;
+		while (c < *n + cnt)
+			c *= 2;
+		double *d = realloc(*samples, c * sizeof(*d));
 		if (!d)
 			return -1;
-		pl->samples = d;
-		pl->cap = cap;
+		*samples = d;
+		*cap = c;
 	}
 	json_array_foreach(a, i, v)
 	{
 		if (json_is_number(v))
-			pl->samples[pl->n++] = json_number_value(v);
+			(*samples)[(*n)++] = json_number_value(v);
 	}
 	return 0;
 }
@@ -211,14 +202,14 @@ struct kq_pool *kq_pools_add(struct kq_pools *p, const char *key, size_t run, js
 			if (reindex(p, p->nslots ? p->nslots * 2 : 128) != 0)
 				goto oom;
 		} else {
-			size_t h = hash_str(key) & (p->nslots - 1);
+			size_t h = kq_hash_str(key) & (p->nslots - 1);
 			while (p->slots[h])
 				h = (h + 1) & (p->nslots - 1);
 			p->slots[h] = p->n;
 		}
 	}
 	pl->members++;
-	if (append_samples(pl, metric) != 0)
+	if (kq_samples_append(&pl->samples, &pl->n, &pl->cap, metric) != 0)
 		goto oom;
 	if (kq_metric_has_value(metric)) {
 		pl->has_value = true;

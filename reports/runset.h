@@ -68,6 +68,10 @@ struct kq_pools {
 	bool failed;
 };
 
+/* Appends the numbers of METRIC's "samples" to SAMPLES (N used, CAP
+ * allocated; the first member exactly, then doubling); -1: out of memory. */
+int kq_samples_append(double **samples, size_t *n, size_t *cap, const json_t *metric);
+
 /* Adds METRIC (of TEST in run RUN) to the pool named KEY, creating it.
  * Pointers into p->v stay valid only until the next kq_pools_add. */
 struct kq_pool *kq_pools_add(struct kq_pools *p, const char *key, size_t run, json_t *test,

@@ -4,8 +4,11 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int tap_n, tap_failed;
 
@@ -61,6 +64,18 @@ static inline int ok(int cond, const char *fmt, ...)
 static inline void tap_skip_all(const char *reason)
 {
 	printf("1..0 # SKIP %s\n", reason);
+}
+
+/* Tests that read tests/fixtures run from the source tree: true when PROBE
+ * (a fixture) is readable there, after a chdir to $KQ_SRCDIR if need be;
+ * otherwise the plan says why they are skipped. */
+static inline bool tap_in_srcdir(const char *probe)
+{
+	const char *src = getenv("KQ_SRCDIR");
+	if (access(probe, R_OK) == 0 || (src && chdir(src) == 0 && access(probe, R_OK) == 0))
+		return true;
+	tap_skip_all("run from the source tree (or set KQ_SRCDIR) to find the fixtures");
+	return false;
 }
 
 static inline int done_testing(void)
