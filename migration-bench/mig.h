@@ -65,7 +65,8 @@ struct kq_mig_send_result {
 	int iters;
 	struct kq_mig_iter_result it[KQ_MIG_MAX_ITERS + 1];
 	/* host-side downtime: source pause → destination running */
-	double downtime_ms, final_pass_ms, state_save_ms, transfer_ms, state_load_ms, resume_ms;
+	double downtime_ms, pause_ms, final_pass_ms, state_save_ms, transfer_ms, state_load_ms,
+	    resume_ms;
 	/* The memory check: hash_ms computing the paused source's hash (in a
 	 * thread, beside the final pass and the state); hash_wait_ms the part of
 	 * it the destination waited for after loading the state (in the

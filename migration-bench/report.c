@@ -21,14 +21,14 @@ void kq_mig_print(FILE *f, const struct kq_mig_send_result *r)
 			r->it[i].bandwidth_Bps / 1e6, (unsigned long long)r->it[i].dirty_pages,
 			r->it[i].dirty_rate_pps);
 	if (r->status == 0)
-		fprintf(f,
-			"  downtime (host) %.2f ms = final pass %.2f + state save %.2f + transfer "
-			"%.2f + state load %.2f + hash wait %.2f + resume %.2f\n"
-			"  downtime (guest heartbeat) %.2f ms; memory hash %.2f ms, beside the "
-			"final pass and the state\n",
-			r->downtime_ms, r->final_pass_ms, r->state_save_ms, r->transfer_ms,
-			r->state_load_ms, r->hash_wait_ms, r->resume_ms, r->guest_gap_ms,
-			r->hash_ms);
+		fprintf(
+		    f,
+		    "  downtime (host) %.2f ms = pause %.2f + final pass %.2f + state save %.2f + "
+		    "transfer %.2f + state load %.2f + hash wait %.2f + resume %.2f\n"
+		    "  downtime (guest heartbeat) %.2f ms; memory hash %.2f ms, beside the "
+		    "final pass and the state\n",
+		    r->downtime_ms, r->pause_ms, r->final_pass_ms, r->state_save_ms, r->transfer_ms,
+		    r->state_load_ms, r->hash_wait_ms, r->resume_ms, r->guest_gap_ms, r->hash_ms);
 	else
 		fprintf(f, "  source resumed: %s; its heartbeat's largest gap %.2f ms\n",
 			r->source_resumed ? "yes" : "no", r->source_gap_ms);
@@ -88,6 +88,7 @@ json_t *kq_mig_json(const struct kq_mig_send_result *r)
 				    json_integer((json_int_t)r->writes_at_pause));
 		json_object_set_new(j, "writes_at_track",
 				    json_integer((json_int_t)r->writes_at_track));
+		json_object_set_new(j, "pause_ms", json_real(r->pause_ms));
 	}
 	return j;
 }
@@ -112,6 +113,7 @@ void kq_mig_add_metrics(struct kq_result *res, const struct kq_mig_send_result *
 	val(res, "migration.iterations", "count", r->iters);
 	if (r->status == 0) {
 		val(res, "migration.downtime.ms", "ms", r->downtime_ms);
+		val(res, "migration.downtime.pause.ms", "ms", r->pause_ms);
 		val(res, "migration.downtime.final_pass.ms", "ms", r->final_pass_ms);
 		val(res, "migration.downtime.state_save.ms", "ms", r->state_save_ms);
 		val(res, "migration.downtime.transfer.ms", "ms", r->transfer_ms);

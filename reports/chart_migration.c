@@ -151,9 +151,10 @@ static int render_iterations(const struct kq_runset *rs, struct kq_plotter *p)
 static const struct {
 	const char *key, *title;
 } parts[] = {
-    {"final_pass_ms", "final dirty pass"}, {"state_save_ms", "state save"},
-    {"transfer_ms", "transfer"},	   {"state_load_ms", "state load"},
-    {"hash_wait_ms", "memory check wait"}, {"resume_ms", "resume"},
+    {"pause_ms", "pause"},	     {"final_pass_ms", "final dirty pass"},
+    {"state_save_ms", "state save"}, {"transfer_ms", "transfer"},
+    {"state_load_ms", "state load"}, {"hash_wait_ms", "memory check wait"},
+    {"resume_ms", "resume"},
 };
 #define NPARTS (sizeof(parts) / sizeof(parts[0]))
 

@@ -4,6 +4,7 @@
 #include "vmm/state_internal.h"
 #include "vmm/err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -309,4 +310,18 @@ fail:
 	free(msrs.index);
 	kq_state_free(s);
 	return -1;
+}
+
+bool kq_host_tsc_unstable(void)
+{
+	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/available_clocksource", "r");
+	if (!f)
+		return false;
+	char buf[512], *save = NULL;
+	bool tsc = false, read = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	for (char *t = read ? strtok_r(buf, " \t\n", &save) : NULL; t;
+	     t = strtok_r(NULL, " \t\n", &save))
+		tsc |= strcmp(t, "tsc") == 0;
+	return read && !tsc;
 }

@@ -24,4 +24,10 @@ int kq_state_save(struct kq_vm *vm, struct kq_state **out);
  * (vCPU count, irqchip, memory layout) whose vCPUs have not run yet. */
 int kq_state_restore(struct kq_vm *vm, const struct kq_state *s);
 
+/* True when this host's kernel has marked its TSC unstable (no "tsc" among
+ * the available clocksources): KVM then stops a guest's TSC while its vCPU
+ * is off the CPU (kvm_arch_vcpu_load), so a pause does not show in the
+ * guest's TSC however the state is restored. False when it cannot tell. */
+bool kq_host_tsc_unstable(void);
+
 #endif
