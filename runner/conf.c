@@ -168,11 +168,21 @@ static int new_section(struct parse_ctx *c, const char *name)
 	if (strlen(name) >= sizeof(s->tests[0].name))
 		add_error(s, c->path, c->line, "section [%s]: name longer than %zu characters",
 			  name, sizeof(s->tests[0].name) - 1);
-	struct kq_test *t = realloc(s->tests, (size_t)(s->ntests + 1) * sizeof(*t));
-	if (!t)
-		return 0;
-	s->tests = t;
-	t = &s->tests[s->ntests++];
+	if (s->ntests == s->tests_cap) {
+		/* A test is 15 KB: growing one entry at a time copied the whole
+		 * array for every section (quadratic in the sections). */
+		int cap = s->tests_cap ? 2 * s->tests_cap : 8;
+		struct kq_test *grown = realloc(s->tests, (size_t)cap * sizeof(*grown));
+		if (!grown) {
+			add_error(s, c->path, c->line, "section [%s]: out of memory (%d tests)",
+				  name, s->ntests);
+			c->stop = true;
+			return 0;
+		}
+		s->tests = grown;
+		s->tests_cap = cap;
+	}
+	struct kq_test *t = &s->tests[s->ntests++];
 	memset(t, 0, sizeof(*t));
 	test_defaults(t);
 	snprintf(t->name, sizeof(t->name), "%.*s", (int)sizeof(t->name) - 1,
@@ -577,9 +587,7 @@ int kq_suite_load(struct kq_suite *s, const char *path)
 			  "no [section] in the file: a suite declares at least one test");
 	validate(s);
 	if (s->nerrors) {
-		free(s->tests);
-		s->tests = NULL;
-		s->ntests = 0;
+		kq_suite_free(s);
 		return -1;
 	}
 	return 0;
@@ -590,6 +598,7 @@ void kq_suite_free(struct kq_suite *s)
 	free(s->tests);
 	s->tests = NULL;
 	s->ntests = 0;
+	s->tests_cap = 0;
 }
 
 const struct kq_test *kq_suite_find(const struct kq_suite *s, const char *name)
