@@ -20,7 +20,6 @@ struct kq_suite {
 	char path[4096]; /* the file read: the given one, or where the default was found */
 	struct kq_test *tests;
 	int ntests;
-	int tests_cap;	   /* entries allocated: grown by doubling, not per section */
 	char errors[4096]; /* one "file:line: message" per line */
 	int nerrors;
 };

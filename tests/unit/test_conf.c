@@ -211,8 +211,8 @@ static void default_lookup(void)
 	kq_suite_free(&s);
 }
 
-/* Many sections: every one kept in order with its own keys, and the array
- * grown by doubling (one realloc per section made a load quadratic). */
+/* Many sections (each read into its own allocation, then gathered into one
+ * array): every one kept in order with its own line and keys. */
 static void many_sections(void)
 {
 	enum { N = 600 };
@@ -234,8 +234,6 @@ static void many_sections(void)
 		      kq_test_param_int(t, "count", -1) == i;
 	}
 	ok(all, "each section keeps its name, line and keys");
-	ok(r == 0 && s.tests_cap >= N && s.tests_cap < 2 * N,
-	   "the tests array grew by doubling (%d entries for %d tests)", s.tests_cap, s.ntests);
 	kq_suite_free(&s);
 }
 
