@@ -2,6 +2,7 @@
 #include "core/parse.h"
 #include "core/test.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,10 @@ void kq_driver_register_table(const struct kq_driver *table, size_t n)
 		cap = want;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!table[i].name || !table[i].run || kq_driver_find(table[i].name)) {
+		bool twice = false; /* drivers is unsorted until the qsort below */
+		for (size_t j = 0; table[i].name && j < ndrivers; j++)
+			twice |= strcmp(drivers[j]->name, table[i].name) == 0;
+		if (!table[i].name || !table[i].run || twice) {
 			fprintf(stderr, "kvmqual: driver %s registered twice or incomplete\n",
 				table[i].name ? table[i].name : "(no name)");
 			abort();
@@ -44,12 +48,18 @@ void kq_driver_register(const struct kq_driver *d)
 	kq_driver_register_table(d, 1);
 }
 
+static int name_vs_driver(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct kq_driver *const *)elem)->name);
+}
+
+/* Every suite.conf section looks its workload up twice: a binary search
+ * over the sorted registry, not a scan of a hundred names. */
 const struct kq_driver *kq_driver_find(const char *name)
 {
-	for (size_t i = 0; i < ndrivers; i++)
-		if (strcmp(drivers[i]->name, name) == 0)
-			return drivers[i];
-	return NULL;
+	const struct kq_driver *const *d =
+	    ndrivers ? bsearch(name, drivers, ndrivers, sizeof(drivers[0]), name_vs_driver) : NULL;
+	return d ? *d : NULL;
 }
 
 const struct kq_driver *kq_driver_at(size_t i)

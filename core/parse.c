@@ -76,7 +76,8 @@ int kq_parse_size(const char *s, uint64_t *out)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
+	/* strtoull skips blanks and takes " -5" as a huge size */
+	if (errno || end == s || s[strspn(s, " \t\n")] == '-')
 		return -1;
 	uint64_t mul = 1;
 	switch (toupper((unsigned char)*end)) {

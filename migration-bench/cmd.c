@@ -1,9 +1,11 @@
 /* `kvmqual migrate listen|send`: the two ends of a live migration. */
 #include "migration-bench/guest_abi.h"
 #include "migration-bench/mig.h"
+#include "migration-bench/opts.h"
 #include "migration-bench/report.h"
 #include "migration-bench/streambench.h"
 #include "migration-bench/transport.h"
+#include "core/exit_codes.h"
 #include "core/parse.h"
 
 #include <getopt.h>
@@ -100,13 +102,19 @@ static int cmd_listen(int argc, char **argv)
 			keyfile = optarg;
 			break;
 		case 't':
-			o.timeout_s = atof(optarg);
+			if (kq_mig_opt_double("listen", "--timeout", optarg, 0.001, 86400,
+					      &o.timeout_s) < 0)
+				return 2;
 			break;
-		case 'm':
-			o.mem_limit = strtoull(optarg, NULL, 0);
+		case 'm': /* 0: no limit */
+			if (kq_mig_opt_size("listen", "--mem-limit", optarg, 0, UINT64_MAX,
+					    &o.mem_limit) < 0)
+				return 2;
 			break;
 		case 'r':
-			o.run_after_s = atof(optarg);
+			if (kq_mig_opt_double("listen", "--run-after", optarg, 0, 3600,
+					      &o.run_after_s) < 0)
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);
@@ -173,16 +181,25 @@ int kq_mig_parse_send(int argc, char **argv, struct kq_mig_send_opts *o, const c
 		case 'w':
 			wl = optarg;
 			break;
-		case 'r':
-			o->wl.rate = strtoull(optarg, NULL, 0);
+		case 'r': /* 0: flat out */
+			if (kq_mig_opt_u64("send", "--rate", optarg, 0, UINT32_MAX, &o->wl.rate) <
+			    0)
+				return 2;
 			break;
-		case 'p':
-			o->wl.pattern = !strcmp(optarg, "random") ? KQ_MIG_RANDOM
-					: !strcmp(optarg, "hot")  ? KQ_MIG_HOTSET
-								  : KQ_MIG_SEQ;
+		case 'p': {
+			static const char *const patterns[] = {[KQ_MIG_SEQ] = "seq",
+							       [KQ_MIG_RANDOM] = "random",
+							       [KQ_MIG_HOTSET] = "hot",
+							       NULL};
+			int i;
+			if (kq_mig_opt_word("send", "--pattern", optarg, patterns, &i) < 0)
+				return 2;
+			o->wl.pattern = (uint64_t)i;
 			break;
+		}
 		case 'H':
-			o->wl.hot = strtoull(optarg, NULL, 0);
+			if (kq_mig_opt_u64("send", "--hot", optarg, 0, UINT32_MAX, &o->wl.hot) < 0)
+				return 2;
 			break;
 		case 'm': {
 			uint64_t v;
@@ -205,13 +222,22 @@ int kq_mig_parse_send(int argc, char **argv, struct kq_mig_send_opts *o, const c
 			break;
 		}
 		case 'D':
-			o->downtime_ms = atof(optarg);
+			if (kq_mig_opt_double("send", "--downtime-ms", optarg, 0.001, 3.6e6,
+					      &o->downtime_ms) < 0)
+				return 2;
 			break;
-		case 'i':
-			o->max_iters = atoi(optarg);
+		case 'i': {
+			uint64_t n;
+			if (kq_mig_opt_u64("send", "--max-iters", optarg, 1, KQ_MIG_MAX_ITERS, &n) <
+			    0)
+				return 2;
+			o->max_iters = (int)n;
 			break;
+		}
 		case 't':
-			o->max_time_s = atof(optarg);
+			if (kq_mig_opt_double("send", "--max-time", optarg, 0.001, 86400,
+					      &o->max_time_s) < 0)
+				return 2;
 			break;
 		case 'z':
 			o->zstd = true;
@@ -219,13 +245,20 @@ int kq_mig_parse_send(int argc, char **argv, struct kq_mig_send_opts *o, const c
 		case 'A':
 			o->auto_converge = true;
 			break;
-		case 'f':
-			o->fault = !strcmp(optarg, "truncate")	      ? KQ_FAULT_TRUNCATE
-				   : !strcmp(optarg, "corrupt-page")  ? KQ_FAULT_CORRUPT_PAGE
-				   : !strcmp(optarg, "corrupt-state") ? KQ_FAULT_CORRUPT_STATE
-				   : !strcmp(optarg, "wrong-version") ? KQ_FAULT_WRONG_VERSION
-								      : KQ_FAULT_NONE;
+		case 'f': {
+			static const char *const faults[] = {
+			    [KQ_FAULT_NONE] = "none",
+			    [KQ_FAULT_TRUNCATE] = "truncate",
+			    [KQ_FAULT_CORRUPT_PAGE] = "corrupt-page",
+			    [KQ_FAULT_CORRUPT_STATE] = "corrupt-state",
+			    [KQ_FAULT_WRONG_VERSION] = "wrong-version",
+			    NULL};
+			int i;
+			if (kq_mig_opt_word("send", "--fault", optarg, faults, &i) < 0)
+				return 2;
+			o->fault = (enum kq_mig_fault)i;
 			break;
+		}
 		case 'j':
 			*json = optarg;
 			break;
@@ -269,9 +302,12 @@ static int cmd_send(int argc, char **argv)
 		return 1;
 	kq_mig_send(&o, r);
 	kq_mig_print(stdout, r);
-	if (json)
-		kq_mig_write_json(json, r);
 	rc = r->status == 0 && r->guest_ok && r->verifier_errors == 0 ? 0 : 1;
+	char err[1024];
+	if (json && kq_mig_write_json(json, r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmqual migrate send: %s\n", err);
+		rc = KQ_EXIT_OUTPUT;
+	}
 	free(r);
 	return rc;
 }
@@ -341,11 +377,12 @@ static int cmd_stream_bench(int argc, char **argv)
 		    "raw_tcp_after_MBps", b.raw2_Bps / 1e6, "stream_fresh_MBps",
 		    b.stream_fresh_Bps / 1e6, "stream_warm_MBps", b.stream_warm_Bps / 1e6,
 		    "stream_wire_MBps", b.stream_wire_Bps / 1e6, "keyed_MBps", b.keyed_Bps / 1e6);
-		int r = json_dump_file(j, json, JSON_INDENT(2));
+		char err[1024];
+		int r = kq_mig_save_json(json, j, err, sizeof(err));
 		json_decref(j);
 		if (r < 0) {
-			fprintf(stderr, "kvmqual migrate stream-bench: cannot write %s\n", json);
-			return 1;
+			fprintf(stderr, "kvmqual migrate stream-bench: %s\n", err);
+			return KQ_EXIT_OUTPUT;
 		}
 	}
 	return 0;

@@ -142,12 +142,11 @@ int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct
 		      int *slot);
 /* Writes the run into dst (the slot's host memory at run->gpa): data pages
  * copied, zero pages cleared unless `absent` (or NULL) says they were never
- * populated; decompresses with z (scratch of at least KQ_MIG_MAX_RUN
- * pages). hashes (or NULL) gets each page's kq_mig_page_hash(). A zstd frame
- * that does not expand to exactly raw_len bytes is an error naming the
- * frame. */
+ * populated; decompresses with z (into its own buffer). hashes (or NULL) gets each page's
+ * kq_mig_page_hash(). A zstd frame that does not expand to exactly raw_len bytes is an error naming
+ * the frame. */
 int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_zstd *z,
-		     uint8_t *scratch, const uint8_t *absent, uint64_t *hashes, struct kq_rd *r);
+		     const uint8_t *absent, uint64_t *hashes, struct kq_rd *r);
 /* A page's hash as the memory check combines them: XXH3-64 of its 4096
  * bytes, never 0 (0 marks a page that never arrived). */
 uint64_t kq_mig_page_hash(const uint8_t *p);

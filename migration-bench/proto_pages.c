@@ -7,27 +7,32 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+/* The contexts and the 1 MiB buffer are made on first use: a sender only
+ * compresses, a receiver only decompresses, and a stream without a
+ * compressed run needs neither. */
 struct kq_mig_zstd {
 	ZSTD_CCtx *c;
 	ZSTD_DCtx *d;
 	int level;
-	uint8_t *buf; /* staging for the data of one run */
+	uint8_t *buf; /* the data of one run: compressed (sending) or expanded (receiving) */
 };
 
 struct kq_mig_zstd *kq_mig_zstd_new(int level)
 {
 	struct kq_mig_zstd *z = calloc(1, sizeof(*z));
-	if (!z)
-		return NULL;
-	z->c = ZSTD_createCCtx();
-	z->d = ZSTD_createDCtx();
-	z->buf = malloc(KQ_MIG_MAX_RUN * KQ_MIG_PAGE);
-	z->level = level;
-	if (!z->c || !z->d || !z->buf) {
-		kq_mig_zstd_free(z);
-		return NULL;
-	}
+	if (z)
+		z->level = level;
 	return z;
+}
+
+/* 0 when z has its buffer and the context for the direction; -1: no memory. */
+static int zstd_ready(struct kq_mig_zstd *z, bool compress)
+{
+	if (!z->buf && !(z->buf = malloc(KQ_MIG_MAX_RUN * KQ_MIG_PAGE)))
+		return -1;
+	if (compress)
+		return z->c || (z->c = ZSTD_createCCtx()) ? 0 : -1;
+	return z->d || (z->d = ZSTD_createDCtx()) ? 0 : -1;
 }
 
 void kq_mig_zstd_free(struct kq_mig_zstd *z)
@@ -91,6 +96,8 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 	}
 	uint32_t data_len = raw_len;
 	if (z && raw_len) {
+		if (zstd_ready(z, true) < 0)
+			return -1;
 		size_t c = ZSTD_compressCCtx(z->c, z->buf, KQ_MIG_MAX_RUN * KQ_MIG_PAGE, data,
 					     raw_len, z->level);
 		if (!ZSTD_isError(c) && c < raw_len) {
@@ -193,7 +200,7 @@ uint64_t kq_mig_zero_page_hash(void)
 }
 
 int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_zstd *z,
-		     uint8_t *scratch, const uint8_t *absent, uint64_t *hashes, struct kq_rd *r)
+		     const uint8_t *absent, uint64_t *hashes, struct kq_rd *r)
 {
 	const uint8_t *data = run->data;
 	if (run->flags & KQ_MIG_RUN_ZSTD) {
@@ -205,14 +212,16 @@ int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_z
 			return kq_rd_fail(r, data_at, "data",
 					  "zstd frame declares %llu bytes, raw_len is %u", fcs,
 					  run->raw_len);
+		if (zstd_ready(z, false) < 0)
+			return kq_rd_fail(r, data_at, "data", "zstd: out of memory");
 		size_t n =
-		    ZSTD_decompressDCtx(z->d, scratch, run->raw_len, run->data, run->data_len);
+		    ZSTD_decompressDCtx(z->d, z->buf, run->raw_len, run->data, run->data_len);
 		if (ZSTD_isError(n))
 			return kq_rd_fail(r, data_at, "data", "zstd: %s", ZSTD_getErrorName(n));
 		if (n != run->raw_len)
 			return kq_rd_fail(r, data_at, "data", "zstd gave %zu bytes, raw_len is %u",
 					  n, run->raw_len);
-		data = scratch;
+		data = z->buf;
 	}
 	for (uint32_t i = 0; i < run->npages; i++) {
 		uint8_t *p = dst + (size_t)i * KQ_MIG_PAGE;

@@ -12,8 +12,7 @@ int kq_mig_recv_init(struct kq_mig_recv *rx, const struct kq_mig_sink *sink)
 	memset(rx, 0, sizeof(*rx));
 	rx->sink = *sink;
 	rx->zstd = kq_mig_zstd_new(1);
-	rx->scratch = malloc(KQ_MIG_MAX_RUN * KQ_MIG_PAGE);
-	if (!rx->zstd || !rx->scratch) {
+	if (!rx->zstd) {
 		kq_mig_recv_free(rx);
 		return -1;
 	}
@@ -23,9 +22,7 @@ int kq_mig_recv_init(struct kq_mig_recv *rx, const struct kq_mig_sink *sink)
 void kq_mig_recv_free(struct kq_mig_recv *rx)
 {
 	kq_mig_zstd_free(rx->zstd);
-	free(rx->scratch);
 	rx->zstd = NULL;
-	rx->scratch = NULL;
 	for (int i = 0; i < KQ_MIG_MAX_SLOTS; i++) {
 		free(rx->page_hash[i]);
 		rx->page_hash[i] = NULL;
@@ -96,8 +93,8 @@ static int on_pages(struct kq_mig_recv *rx, struct kq_rd *r)
 			rx->sink.populate(rx->sink.ctx, mem + (pg + i) * KQ_MIG_PAGE, j - i);
 		i = j + 1;
 	}
-	if (kq_mig_run_apply(&run, mem + pg * KQ_MIG_PAGE, rx->zstd, rx->scratch,
-			     known ? absent : NULL, rx->page_hash[slot] + pg, r) < 0)
+	if (kq_mig_run_apply(&run, mem + pg * KQ_MIG_PAGE, rx->zstd, known ? absent : NULL,
+			     rx->page_hash[slot] + pg, r) < 0)
 		return -1;
 	uint64_t zero = run.npages - run.raw_len / KQ_MIG_PAGE;
 	rx->cur.pages += run.npages;

@@ -41,7 +41,6 @@ struct kq_mig_recv {
 	uint64_t off; /* stream offset of the next frame */
 	struct kq_mig_setup setup;
 	struct kq_mig_zstd *zstd;
-	uint8_t *scratch;
 	struct kq_mig_iter_stat cur; /* since the last ITER */
 	uint32_t iterations;
 	uint32_t state_records;

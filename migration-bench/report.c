@@ -1,5 +1,9 @@
 /* A migration's measurements as text, JSON and result metrics. */
 #include "migration-bench/report.h"
+#include "core/outfile.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static const char *status_name(int s)
 {
@@ -93,10 +97,23 @@ json_t *kq_mig_json(const struct kq_mig_send_result *r)
 	return j;
 }
 
-int kq_mig_write_json(const char *path, const struct kq_mig_send_result *r)
+int kq_mig_save_json(const char *path, json_t *j, char *err, size_t errlen)
+{
+	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	if (!text) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	int rc = kq_outfile_save(path, text, strlen(text), err, errlen);
+	free(text);
+	return rc;
+}
+
+int kq_mig_write_json(const char *path, const struct kq_mig_send_result *r, char *err,
+		      size_t errlen)
 {
 	json_t *j = kq_mig_json(r);
-	int rc = json_dump_file(j, path, JSON_INDENT(2));
+	int rc = kq_mig_save_json(path, j, err, errlen);
 	json_decref(j);
 	return rc;
 }

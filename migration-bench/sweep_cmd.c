@@ -2,8 +2,11 @@
  * link grid of sweep.c, as a table or as a result with the cells as
  * evidence (the report draws downtime and total time against dirty rate,
  * one line per bandwidth). */
+#include "core/exit_codes.h"
 #include "core/parse.h"
 #include "core/test.h"
+#include "migration-bench/opts.h"
+#include "migration-bench/report.h"
 #include "migration-bench/sweep.h"
 
 #include <getopt.h>
@@ -55,16 +58,22 @@ int kq_mig_sweep_main(int argc, char **argv)
 			bad = set_rates(&o, optarg) < 0;
 			break;
 		case 'd':
-			o.delay_ms = atof(optarg);
+			if (kq_mig_opt_double("sweep", "--delay-ms", optarg, 0, 10000,
+					      &o.delay_ms) < 0)
+				return 2;
 			break;
 		case 'm':
 			bad = kq_parse_size(optarg, &o.mem) < 0;
 			break;
 		case 'D':
-			o.downtime_ms = atof(optarg);
+			if (kq_mig_opt_double("sweep", "--downtime-ms", optarg, 0.001, 3.6e6,
+					      &o.downtime_ms) < 0)
+				return 2;
 			break;
 		case 't':
-			o.max_time_s = atof(optarg);
+			if (kq_mig_opt_double("sweep", "--max-time", optarg, 0.001, 86400,
+					      &o.max_time_s) < 0)
+				return 2;
 			break;
 		case 'j':
 			json = optarg;
@@ -102,11 +111,12 @@ int kq_mig_sweep_main(int argc, char **argv)
 		       cells[i].iters, cells[i].throughput_MBps);
 	if (json) {
 		json_t *j = kq_mig_sweep_json(&o, cells);
-		int r = json_dump_file(j, json, JSON_INDENT(2));
+		char err[1024];
+		int r = kq_mig_save_json(json, j, err, sizeof(err));
 		json_decref(j);
 		if (r < 0) {
-			fprintf(stderr, "kvmqual migrate sweep: cannot write %s\n", json);
-			return 1;
+			fprintf(stderr, "kvmqual migrate sweep: %s\n", err);
+			return KQ_EXIT_OUTPUT;
 		}
 	}
 	return 0;

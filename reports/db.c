@@ -72,8 +72,9 @@ int kq_db_open(const char *url, struct kq_db **out, char *err, size_t errlen)
 	if (rc == 0)
 		rc = kq_db_migrate(db, err, errlen);
 	if (rc != 0) {
+		bool storage = db->storage_failed;
 		kq_db_close(db);
-		return -1;
+		return storage ? KQ_DB_ESTORAGE : -1;
 	}
 	*out = db;
 	return 0;

@@ -43,13 +43,17 @@ struct kq_db {
 	void *stmts;	     /* the backend's prepared statements */
 	char *url;	     /* as given, for messages (a password is masked) */
 	bool in_transaction; /* a kq_db_begin without commit or rollback */
+	/* A statement failed for the storage (disk full, I/O error): the
+	 * database could not be written, an output failure (exit 4). */
+	bool storage_failed;
 };
 
 /* URL: NULL or "" for $KVMQUAL_DB, else results/kvmqual.sqlite; "sqlite:PATH"
  * or a plain PATH for SQLite; "postgresql://..." or "postgres://..." (or a
  * libpq "key=value" string after "postgresql:") for PostgreSQL. Opens, then
  * creates or migrates the schema (db_schema.c). Returns 0, or -1 with a
- * message. */
+ * message; KQ_DB_ESTORAGE (-2) when the storage failed (see storage_failed). */
+#define KQ_DB_ESTORAGE (-2)
 int kq_db_open(const char *url, struct kq_db **out, char *err, size_t errlen);
 void kq_db_close(struct kq_db *db);
 /* The URL kq_db_open would use for URL (the default resolved). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/exit_codes.h"
 #include "reports/db.h"
 #include "reports/db_cmd.h"
 
@@ -23,7 +24,8 @@ static void usage(FILE *f)
 		   "  --db URL   a SQLite file (or sqlite:PATH), or postgresql://... (libpq);\n"
 		   "             default $" KQ_DB_ENV ", else " KQ_DB_DEFAULT_PATH "\n"
 		   "\n"
-		   "Exit status: 0 done, 1 a run was refused, 2 bad usage or no database.\n");
+		   "Exit status: 0 done, 1 a run was refused, 2 bad usage or no database,\n"
+		   "4 the database or standard output could not be written (disk full).\n");
 }
 
 static int list(struct kq_db *db, const char *selection)
@@ -124,16 +126,17 @@ int kq_db_main(int argc, char **argv)
 		return 2;
 	}
 	struct kq_db *db;
-	if (kq_db_open(url, &db, err, sizeof(err)) != 0) {
+	int orc = kq_db_open(url, &db, err, sizeof(err));
+	if (orc != 0) {
 		fprintf(stderr, "kvmqual db: %s\n", err);
-		return 2;
+		return orc == KQ_DB_ESTORAGE ? KQ_EXIT_OUTPUT : KQ_EXIT_USAGE;
 	}
 	int rc = 0;
 	if (strcmp(verb, "init") == 0) {
 		int v = 0;
 		if (kq_db_schema_version(db, &v, err, sizeof(err)) != 0) {
 			fprintf(stderr, "kvmqual db: %s\n", err);
-			rc = 2;
+			rc = db->storage_failed ? KQ_EXIT_OUTPUT : KQ_EXIT_USAGE;
 		} else {
 			printf("%s: %s database, schema version %d\n", db->url, db->be->name, v);
 		}
@@ -144,6 +147,13 @@ int kq_db_main(int argc, char **argv)
 			enum kq_db_add what;
 			long long pk = 0;
 			if (kq_db_add_run(db, args[i], &what, &pk, err, sizeof(err)) != 0) {
+				if (db->storage_failed) {
+					/* the runs after it would fail the same way */
+					fprintf(stderr, "kvmqual db add: %s not stored: %s\n",
+						args[i], err);
+					rc = KQ_EXIT_OUTPUT;
+					break;
+				}
 				fprintf(stderr, "kvmqual db add: refused: %s\n", err);
 				rc = 1;
 				continue;

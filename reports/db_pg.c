@@ -13,11 +13,16 @@ struct stmt_cache {
 	size_t n, cap;
 };
 
-static void pg_message(PGconn *conn, PGresult *res, char *err, size_t errlen)
+/* Also notes a failure of the server's storage: SQLSTATE 53100 disk_full,
+ * 58030 io_error. */
+static void pg_message(struct kq_db *db, PGresult *res, char *err, size_t errlen)
 {
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (state && (!strcmp(state, "53100") || !strcmp(state, "58030")))
+		db->storage_failed = true;
 	const char *m = res ? PQresultErrorMessage(res) : NULL;
 	if (!m || !*m)
-		m = PQerrorMessage(conn);
+		m = PQerrorMessage(db->conn);
 	snprintf(err, errlen, "%s", m && *m ? m : "unknown error");
 	size_t l = strlen(err);
 	while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
@@ -47,7 +52,7 @@ static int prepared(struct kq_db *db, const char *sql, size_t nparams, char *nam
 	snprintf(name, len, "kq%zu", c->n);
 	PGresult *res = PQprepare(db->conn, name, sql, (int)nparams, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg_message(db->conn, res, err, errlen);
+		pg_message(db, res, err, errlen);
 		PQclear(res);
 		return -1;
 	}
@@ -79,7 +84,7 @@ static int pg_exec(struct kq_db *db, const char *sql, size_t nparams, const char
 	}
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		pg_message(db->conn, res, err, errlen);
+		pg_message(db, res, err, errlen);
 		PQclear(res);
 		return -1;
 	}
@@ -143,7 +148,7 @@ int kq_db_pg_open(struct kq_db *db, const char *conninfo, char *err, size_t errl
 		return -1;
 	}
 	if (PQstatus(db->conn) != CONNECTION_OK) {
-		pg_message(db->conn, NULL, msg, sizeof(msg));
+		pg_message(db, NULL, msg, sizeof(msg));
 		snprintf(err, errlen, "%s: cannot connect to PostgreSQL: %s", db->url, msg);
 		return -1;
 	}

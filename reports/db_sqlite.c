@@ -104,6 +104,9 @@ static int sq_exec(struct kq_db *db, const char *sql, size_t nparams, const char
 		}
 	}
 	if (s != SQLITE_DONE) {
+		int code = sqlite3_extended_errcode(db->conn) & 0xff;
+		if (code == SQLITE_FULL || code == SQLITE_IOERR)
+			db->storage_failed = true;
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db->conn));
 		goto out;
 	}
@@ -150,6 +153,7 @@ int kq_db_sqlite_open(struct kq_db *db, const char *path, char *err, size_t errl
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (kq_mkdir_p(dir) != 0) {
+			db->storage_failed = true;
 			snprintf(err, errlen, "%s: cannot create its folder %s: %s", path, dir,
 				 strerror(errno));
 			free(dir);

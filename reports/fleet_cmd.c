@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/exit_codes.h"
 #include "core/path.h"
 #include "reports/chart.h"
 #include "reports/chart_plot.h"
@@ -28,7 +29,8 @@ static void usage(FILE *f)
 		   ", else " KQ_DB_DEFAULT_PATH ")\n"
 		   "  --out DIR  also write DIR/fleet.html (z-score chart inline)\n"
 		   "\n"
-		   "Exit status: 0 no outlier, 1 an outlier, 2 bad usage or input.\n");
+		   "Exit status: 0 no outlier, 1 an outlier, 2 bad usage or input, 4 an output\n"
+		   "(--out, standard output) could not be written.\n");
 }
 
 static void text(const struct kq_fleet *f, struct kq_buf *b)
@@ -193,6 +195,7 @@ static void html(const struct kq_fleet *f, const struct kq_charts *charts, struc
 	kq_html_end(b, &none);
 }
 
+/* 0; KQ_EXIT_OUTPUT when DIR/fleet.html could not be written; 2 for the rest. */
 static int write_html(const struct kq_fleet *f, const char *dir)
 {
 	char err[1024];
@@ -201,20 +204,26 @@ static int write_html(const struct kq_fleet *f, const char *dir)
 	struct kq_chart_opts co = {.svg = true};
 	if (kq_mkdir_p(dir) != 0) {
 		fprintf(stderr, "kvmqual fleet: %s: %s\n", dir, strerror(errno));
-		return -1;
+		return KQ_EXIT_OUTPUT;
 	}
-	if (kq_charts_render_kind(&none, &z_kind, (void *)f, &co, &charts, err, sizeof(err)) != 0) {
+	int crc = kq_charts_render_kind(&none, &z_kind, (void *)f, &co, &charts, err, sizeof(err));
+	if (crc != 0) {
 		fprintf(stderr, "kvmqual fleet: %s\n", err);
-		return -1;
+		return crc == KQ_CHARTS_EWRITE ? KQ_EXIT_OUTPUT : KQ_EXIT_USAGE;
 	}
 	struct kq_buf b = KQ_BUF_INIT;
 	html(f, &charts, &b);
 	char *path = kq_cli_path_join(dir, "fleet.html");
-	int rc = path ? kq_cli_write(&b, path, err, sizeof(err)) : -1;
-	if (rc)
-		fprintf(stderr, "kvmqual fleet: %s\n", path ? err : "out of memory");
-	else
+	int rc = 0;
+	if (!path) {
+		fprintf(stderr, "kvmqual fleet: out of memory\n");
+		rc = KQ_EXIT_USAGE;
+	} else if (kq_cli_write(&b, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kvmqual fleet: %s\n", err);
+		rc = KQ_EXIT_OUTPUT;
+	} else {
 		fprintf(stderr, "kvmqual fleet: wrote %s\n", path);
+	}
 	free(path);
 	kq_buf_free(&b);
 	kq_charts_free(&charts);
@@ -270,8 +279,9 @@ int kq_fleet_main(int argc, char **argv)
 		fputs(kq_buf_str(&b), stdout);
 		kq_buf_free(&b);
 		rc = kq_fleet_outliers(&f) ? 1 : 0;
-		if (out && write_html(&f, out) != 0)
-			rc = 2;
+		int wrc = out ? write_html(&f, out) : 0;
+		if (wrc)
+			rc = wrc;
 	}
 	kq_fleet_free(&f);
 	kq_db_close(db);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/exit_codes.h"
 #include "core/parse.h"
 #include "core/path.h"
 #include "reports/chart.h"
@@ -29,7 +30,8 @@ static void usage(FILE *f)
 		", else " KQ_DB_DEFAULT_PATH ")\n"
 		"  --out DIR  also write DIR/history.txt and a chart per series (PNG and SVG)\n"
 		"\n"
-		"Exit status: 0 no step change, 1 a step change was found, 2 bad usage or input.\n",
+		"Exit status: 0 no step change, 1 a step change was found, 2 bad usage or input,\n"
+		"4 an output (--out, standard output) could not be written.\n",
 		KQ_CP_DEFAULT_ALPHA);
 }
 
@@ -126,35 +128,43 @@ static const struct kq_chart_kind hist_kind = {
     .render = hist_render,
 };
 
+/* 0; KQ_EXIT_OUTPUT when a file could not be written; 2 for the rest (a
+ * chart gnuplot did not draw, no memory). */
 static int write_out(const struct kq_history *h, const struct kq_buf *text, const char *dir)
 {
 	char err[1024];
 	if (kq_mkdir_p(dir) != 0) {
 		fprintf(stderr, "kvmqual history: %s: %s\n", dir, strerror(errno));
-		return -1;
+		return KQ_EXIT_OUTPUT;
 	}
 	char *path = kq_cli_path_join(dir, "history.txt");
-	int rc = path ? kq_cli_write(text, path, err, sizeof(err)) : -1;
-	if (rc)
-		fprintf(stderr, "kvmqual history: %s\n", path ? err : "out of memory");
+	int rc = 0;
+	if (!path) {
+		fprintf(stderr, "kvmqual history: out of memory\n");
+		rc = KQ_EXIT_USAGE;
+	} else if (kq_cli_write(text, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kvmqual history: %s\n", err);
+		rc = KQ_EXIT_OUTPUT;
+	}
 	free(path);
 	struct kq_runset none = {.n = 0};
 	struct kq_charts charts;
 	struct kq_chart_opts co = {.png = true, .png_dir = dir, .max_per_kind = 8};
-	if (kq_charts_render_kind(&none, &hist_kind, (void *)h, &co, &charts, err, sizeof(err)) !=
-	    0) {
+	int crc =
+	    kq_charts_render_kind(&none, &hist_kind, (void *)h, &co, &charts, err, sizeof(err));
+	if (crc != 0) {
 		fprintf(stderr, "kvmqual history: %s\n", err);
-		return -1;
+		return crc == KQ_CHARTS_EWRITE ? KQ_EXIT_OUTPUT : rc ? rc : KQ_EXIT_USAGE;
 	}
 	if (charts.error) {
 		fprintf(stderr, "kvmqual history: warning: %s\n", charts.error);
-		rc = -1;
+		rc = rc ? rc : KQ_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < charts.n; i++) {
 		if (charts.v[i].error) {
 			fprintf(stderr, "kvmqual history: chart %s not drawn: %s\n", charts.v[i].id,
 				charts.v[i].error);
-			rc = -1;
+			rc = rc ? rc : KQ_EXIT_USAGE;
 		} else if (charts.v[i].png) {
 			fprintf(stderr, "kvmqual history: wrote %s\n", charts.v[i].png);
 		}
@@ -238,8 +248,9 @@ int kq_history_main(int argc, char **argv)
 			rc = 1;
 	if (!h.n)
 		rc = 2;
-	if (out && h.n && write_out(&h, &text, out) != 0)
-		rc = 2;
+	int wrc = out && h.n ? write_out(&h, &text, out) : 0;
+	if (wrc)
+		rc = wrc;
 	kq_buf_free(&text);
 out:
 	kq_history_free(&h);

@@ -27,6 +27,12 @@ struct parse_ctx {
 	bool too_long;
 	bool stop;	   /* a NUL byte, a read error or too many bytes: read no further */
 	char last_key[48]; /* the section's last key, for continuation lines */
+	/* The sections read so far, one allocation each: a test is 15 KB, and
+	 * an array grown as the file is read moved all of them again and again
+	 * (and under ASan each growth was fresh pages). kq_suite_load makes
+	 * suite->tests of them once the file is known to be valid. */
+	struct kq_test **parsed;
+	int nparsed, parsed_cap;
 };
 
 static void add_error(struct kq_suite *s, const char *path, int line, const char *fmt, ...)
@@ -132,9 +138,9 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-static struct kq_test *current(struct kq_suite *s)
+static struct kq_test *current(const struct parse_ctx *c)
 {
-	return s->ntests ? &s->tests[s->ntests - 1] : NULL;
+	return c->nparsed ? c->parsed[c->nparsed - 1] : NULL;
 }
 
 static void test_defaults(struct kq_test *t)
@@ -152,10 +158,10 @@ static void test_defaults(struct kq_test *t)
 static int new_section(struct parse_ctx *c, const char *name)
 {
 	struct kq_suite *s = c->s;
-	for (int i = 0; i < s->ntests; i++)
-		if (strcmp(s->tests[i].name, name) == 0) {
+	for (int i = 0; i < c->nparsed; i++)
+		if (strcmp(c->parsed[i]->name, name) == 0) {
 			add_error(s, c->path, c->line, "duplicate section [%s] (first at line %d)",
-				  name, s->tests[i].line);
+				  name, c->parsed[i]->line);
 			break;
 		}
 	for (const char *p = name; *p; p++)
@@ -168,11 +174,23 @@ static int new_section(struct parse_ctx *c, const char *name)
 	if (strlen(name) >= sizeof(s->tests[0].name))
 		add_error(s, c->path, c->line, "section [%s]: name longer than %zu characters",
 			  name, sizeof(s->tests[0].name) - 1);
-	struct kq_test *t = realloc(s->tests, (size_t)(s->ntests + 1) * sizeof(*t));
-	if (!t)
+	struct kq_test *t = malloc(sizeof(*t));
+	if (t && c->nparsed == c->parsed_cap) {
+		int cap = c->parsed_cap ? 2 * c->parsed_cap : 16;
+		struct kq_test **grown = realloc(c->parsed, (size_t)cap * sizeof(*grown));
+		if (grown) {
+			c->parsed = grown;
+			c->parsed_cap = cap;
+		}
+	}
+	if (!t || c->nparsed == c->parsed_cap) {
+		free(t);
+		add_error(s, c->path, c->line, "section [%s]: out of memory (%d tests)", name,
+			  c->nparsed);
+		c->stop = true;
 		return 0;
-	s->tests = t;
-	t = &s->tests[s->ntests++];
+	}
+	c->parsed[c->nparsed++] = t;
 	memset(t, 0, sizeof(*t));
 	test_defaults(t);
 	snprintf(t->name, sizeof(t->name), "%.*s", (int)sizeof(t->name) - 1,
@@ -345,7 +363,7 @@ static int handler(void *user, const char *section, const char *name, const char
 {
 	struct parse_ctx *c = user;
 	struct kq_suite *s = c->s;
-	struct kq_test *t = current(s); /* the reader opened it at its header line */
+	struct kq_test *t = current(c); /* the reader opened it at its header line */
 	if (!t || !section[0]) {
 		add_error(s, c->path, c->line, "'%s' outside any [section]", name);
 		return 1;
@@ -478,10 +496,10 @@ static void validate_steps(struct kq_suite *s, struct kq_test *t)
 }
 
 /* After the whole file: each test has a workload, and its keys are the driver's. */
-static void validate(struct kq_suite *s)
+static void validate(struct kq_suite *s, const struct parse_ctx *c)
 {
-	for (int ti = 0; ti < s->ntests; ti++) {
-		struct kq_test *t = &s->tests[ti];
+	for (int ti = 0; ti < c->nparsed; ti++) {
+		struct kq_test *t = c->parsed[ti];
 		if (t->nparams == 0) {
 			add_error(s, t->file, t->line,
 				  "[%s]: empty section (a test needs a workload or steps)",
@@ -572,17 +590,19 @@ int kq_suite_load(struct kq_suite *s, const char *path)
 			  "syntax error (expected [section], key = value, or a comment)");
 	else if (r < 0)
 		add_error(s, c.path, 0, "parser failure (%d)", r);
-	if (!s->ntests && !s->nerrors)
+	if (!c.nparsed && !s->nerrors)
 		add_error(s, c.path, c.line ? c.line : 1,
 			  "no [section] in the file: a suite declares at least one test");
-	validate(s);
-	if (s->nerrors) {
-		free(s->tests);
-		s->tests = NULL;
-		s->ntests = 0;
-		return -1;
+	validate(s, &c);
+	if (!s->nerrors && !(s->tests = malloc((size_t)c.nparsed * sizeof(*s->tests))))
+		add_error(s, c.path, 0, "out of memory (%d tests)", c.nparsed);
+	for (int i = 0; i < c.nparsed; i++) {
+		if (!s->nerrors)
+			s->tests[s->ntests++] = *c.parsed[i];
+		free(c.parsed[i]);
 	}
-	return 0;
+	free(c.parsed);
+	return s->nerrors ? -1 : 0;
 }
 
 void kq_suite_free(struct kq_suite *s)

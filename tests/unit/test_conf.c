@@ -211,6 +211,32 @@ static void default_lookup(void)
 	kq_suite_free(&s);
 }
 
+/* Many sections (each read into its own allocation, then gathered into one
+ * array): every one kept in order with its own line and keys. */
+static void many_sections(void)
+{
+	enum { N = 600 };
+	char *text = malloc(N * 64);
+	size_t len = 0;
+	for (int i = 0; text && i < N; i++)
+		len +=
+		    (size_t)sprintf(text + len, "[t%d]\nworkload = unit.demo\ncount = %d\n", i, i);
+	struct kq_suite s;
+	int r = text ? load_bytes(&s, text, len) : -1;
+	free(text);
+	ok(r == 0 && s.ntests == N, "%d sections load (%s)", N, r == 0 ? "" : s.errors);
+	bool all = r == 0;
+	for (int i = 0; all && i < N; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "t%d", i);
+		const struct kq_test *t = kq_suite_find(&s, name);
+		all = t == &s.tests[i] && t->line == 3 * i + 1 &&
+		      kq_test_param_int(t, "count", -1) == i;
+	}
+	ok(all, "each section keeps its name, line and keys");
+	kq_suite_free(&s);
+}
+
 int main(void)
 {
 	snprintf(path, sizeof(path), "/tmp/kq-conf-%d.conf", (int)getpid());
@@ -320,5 +346,6 @@ int main(void)
 	same_probe_sections(&s);
 	kq_suite_free(&s);
 	unlink(path);
+	many_sections();
 	return done_testing();
 }
