@@ -190,8 +190,15 @@ int kq_netns_shape(struct kq_netns *ns, double mbit, double delay_ms, char *err,
 		 * netem when no delay is asked for (kernels without sch_netem). */
 		if (delay_ms > 0 &&
 		    cmd(err, n, "tc -n %s qdisc replace dev %s root handle 1: netem delay %.3fms",
-			names[i][0], names[i][1], delay_ms) < 0)
+			names[i][0], names[i][1], delay_ms) < 0) {
+			if (strstr(err, "qdisc kind is unknown")) {
+				size_t l = strlen(err);
+				snprintf(err + l, n - l,
+					 " (this kernel has no sch_netem: a delay of 0 "
+					 "shapes the rate alone)");
+			}
 			return -1;
+		}
 		if (cmd(err, n,
 			"tc -n %s qdisc replace dev %s %s tbf rate %.0fkbit burst %.0f latency "
 			"100ms",

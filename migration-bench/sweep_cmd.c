@@ -36,16 +36,36 @@ static void defaults(struct kq_mig_sweep_opts *o)
 					.rate = {1000, 4000, 16000}};
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kvmqual migrate sweep [--bandwidths MBIT,...] [--rates PAGES/S,...]\n"
+		"                             [--delay-ms MS] [--mem SIZE] [--downtime-ms MS]\n"
+		"                             [--max-time S] [--json FILE]\n"
+		"  Migrates a guest dirtying at each rate over a link of each bandwidth:\n"
+		"  two network namespaces (kqmig-PID-s, kqmig-PID-d) joined by a veth pair\n"
+		"  (198.18.0.1 and 198.18.0.2, the benchmarking range) shaped with tc tbf,\n"
+		"  and netem for --delay-ms (one way, each end; 0: no netem). Traffic stays\n"
+		"  inside them; they are removed on exit, on SIGINT, SIGTERM and SIGHUP, and\n"
+		"  those of a run that died are removed by the next. At most %d of each list\n"
+		"  (defaults: 100,400,1600 Mbit/s; 1000,4000,16000 pages/s; 1 ms; 64M;\n"
+		"  300 ms; 20 s per migration). Needs /dev/kvm, root and iproute2 (ip, tc).\n"
+		"exit codes: 0 swept (cells that did not converge are results, not\n"
+		"failures), 1 a migration failed, 2 bad usage, 3 this host cannot (the\n"
+		"reason is printed), 4 --json could not be written\n",
+		KQ_SWEEP_MAX);
+}
+
 int kq_mig_sweep_main(int argc, char **argv);
 int kq_mig_sweep_main(int argc, char **argv)
 {
 	struct kq_mig_sweep_opts o;
 	defaults(&o);
 	const char *json = NULL;
-	static const struct option opts[] = {{"bandwidths", 1, 0, 'b'},	 {"rates", 1, 0, 'r'},
-					     {"delay-ms", 1, 0, 'd'},	 {"mem", 1, 0, 'm'},
-					     {"downtime-ms", 1, 0, 'D'}, {"max-time", 1, 0, 't'},
-					     {"json", 1, 0, 'j'},	 {0, 0, 0, 0}};
+	static const struct option opts[] = {
+	    {"bandwidths", 1, 0, 'b'}, {"rates", 1, 0, 'r'},	   {"delay-ms", 1, 0, 'd'},
+	    {"mem", 1, 0, 'm'},	       {"downtime-ms", 1, 0, 'D'}, {"max-time", 1, 0, 't'},
+	    {"json", 1, 0, 'j'},       {"help", 0, 0, 'h'},	   {0, 0, 0, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -78,16 +98,14 @@ int kq_mig_sweep_main(int argc, char **argv)
 		case 'j':
 			json = optarg;
 			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
 			bad = true;
 		}
 		if (bad) {
-			fprintf(stderr,
-				"usage: kvmqual migrate sweep [--bandwidths MBIT,...] [--rates "
-				"PAGES/S,...] [--delay-ms MS] [--mem SIZE] [--downtime-ms MS] "
-				"[--max-time S] [--json FILE]\n"
-				"  at most %d of each; needs root and iproute2 (ip, tc)\n",
-				KQ_SWEEP_MAX);
+			usage(stderr);
 			return 2;
 		}
 	}
@@ -119,6 +137,14 @@ int kq_mig_sweep_main(int argc, char **argv)
 			return KQ_EXIT_OUTPUT;
 		}
 	}
+	for (int i = 0; i < o.nbw * o.nrates; i++)
+		if (cells[i].status == -1 || (cells[i].status == 1 && !cells[i].source_resumed)) {
+			fprintf(stderr,
+				"kvmqual migrate sweep: the migration at %.0f Mbit/s, %llu "
+				"pages/s failed: %s\n",
+				cells[i].mbit, (unsigned long long)cells[i].rate, cells[i].reason);
+			return 1;
+		}
 	return 0;
 }
 
