@@ -97,9 +97,10 @@ init_template=$script_dir/sandbox/init.sh
 # The kernel modules /init loads, in this order; modinfo adds any missing
 # dependency ahead of its user, and modules built into the kernel are skipped.
 modules_wanted=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-	9pnet 9pnet_virtio netfs fscache 9p irqbypass ccp kvm kvm_amd)
+	9pnet 9pnet_virtio netfs fscache 9p irqbypass ccp kvm kvm_amd
+	veth sch_tbf sch_netem)
 # Bump when the initramfs layout changes, so cached images are rebuilt.
-readonly initramfs_format=1
+readonly initramfs_format=2
 
 # --- options -----------------------------------------------------------------
 
