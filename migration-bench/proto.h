@@ -67,6 +67,10 @@ int kq_mig_hdr_decode(const uint8_t in[KQ_MIG_HDR_SIZE], uint64_t off, uint32_t 
 /* Verifies the checksum of a payload whose header was decoded. */
 int kq_mig_payload_verify(const uint8_t hdr[KQ_MIG_HDR_SIZE], const struct kq_mig_hdr *h,
 			  const uint8_t *payload, uint64_t off, char *err, size_t errlen);
+/* Compares sum, the XXH3-64 of a payload computed piecewise, with the
+ * header's; a mismatch is an error naming the frame and its offset. */
+int kq_mig_sum_check(const struct kq_mig_hdr *h, uint64_t sum, uint64_t off, char *err,
+		     size_t errlen);
 /* "frame 3 (PAGES)" */
 void kq_mig_frame_name(char *dst, size_t n, const struct kq_mig_hdr *h);
 
@@ -140,9 +144,14 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
  * slots (returned in *slot). */
 int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct kq_mig_run *run,
 		      int *slot);
+/* The same checks on the run's head alone (gpa to the zero bitmap), before
+ * its data is read: run->data stays NULL. */
+int kq_mig_run_decode_head(struct kq_rd *r, const struct kq_mig_setup *layout,
+			   struct kq_mig_run *run, int *slot);
+#define KQ_MIG_RUN_HEAD 24 /* bytes before the zero bitmap */
 /* Writes the run into dst (the slot's host memory at run->gpa): data pages
- * copied, zero pages cleared unless `absent` (or NULL) says they were never
- * populated; decompresses with z (scratch of at least KQ_MIG_MAX_RUN
+ * copied (run->data NULL: already in place, read there), zero pages cleared unless `absent` (or
+ * NULL) says they were never populated; decompresses with z (scratch of at least KQ_MIG_MAX_RUN
  * pages). hashes (or NULL) gets each page's kq_mig_page_hash(). A zstd frame
  * that does not expand to exactly raw_len bytes is an error naming the
  * frame. */

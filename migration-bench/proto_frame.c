@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <xxhash.h>
+#include <xxh_x86dispatch.h> /* XXH3 with AVX2/AVX-512 where the CPU has them */
 
 static const char *const type_names[KQ_MF_MAX] = {
     [KQ_MF_SETUP] = "SETUP", [KQ_MF_PAGES] = "PAGES",	    [KQ_MF_ITER] = "ITER",
@@ -136,10 +136,9 @@ int kq_mig_hdr_decode(const uint8_t in[KQ_MIG_HDR_SIZE], uint64_t off, uint32_t 
 	return 0;
 }
 
-int kq_mig_payload_verify(const uint8_t hdr[KQ_MIG_HDR_SIZE], const struct kq_mig_hdr *h,
-			  const uint8_t *payload, uint64_t off, char *err, size_t errlen)
+int kq_mig_sum_check(const struct kq_mig_hdr *h, uint64_t sum, uint64_t off, char *err,
+		     size_t errlen)
 {
-	uint64_t sum = payload_sum(payload, h->len);
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 	sum = h->sum;
 #endif
@@ -152,4 +151,10 @@ int kq_mig_payload_verify(const uint8_t hdr[KQ_MIG_HDR_SIZE], const struct kq_mi
 		 (unsigned long long)off + KQ_MIG_HDR_SIZE, (unsigned long long)sum,
 		 (unsigned long long)h->sum);
 	return -1;
+}
+
+int kq_mig_payload_verify(const uint8_t hdr[KQ_MIG_HDR_SIZE], const struct kq_mig_hdr *h,
+			  const uint8_t *payload, uint64_t off, char *err, size_t errlen)
+{
+	return kq_mig_sum_check(h, payload_sum(payload, h->len), off, err, errlen);
 }

@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
+#include <xxh_x86dispatch.h> /* XXH3 with AVX2/AVX-512 where the CPU has them */
 #include <zstd.h>
 
 struct kq_mig_zstd {
@@ -42,12 +42,14 @@ void kq_mig_zstd_free(struct kq_mig_zstd *z)
 
 bool kq_mig_page_is_zero(const uint8_t *p)
 {
+	/* A page that holds data mostly shows it in its first line: stop at the
+	 * first line that is not zero rather than reading the whole page. */
 	const uint64_t *q = (const uint64_t *)(const void *)p;
-	uint64_t acc = 0;
 	for (size_t i = 0; i < KQ_MIG_PAGE / 8; i += 8)
-		acc |= q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] | q[i + 5] | q[i + 6] |
-		       q[i + 7];
-	return acc == 0;
+		if (q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] | q[i + 5] | q[i + 6] |
+		    q[i + 7])
+			return false;
+	return true;
 }
 
 /* Layout: u64 gpa | u32 npages | u32 flags | u32 raw_len | u32 data_len |
@@ -113,8 +115,8 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 	return out->failed ? -1 : 0;
 }
 
-int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct kq_mig_run *run,
-		      int *slot)
+int kq_mig_run_decode_head(struct kq_rd *r, const struct kq_mig_setup *layout,
+			   struct kq_mig_run *run, int *slot)
 {
 	memset(run, 0, sizeof(*run));
 	size_t gpa_at = r->off;
@@ -171,7 +173,14 @@ int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct
 				  run->data_len, run->raw_len);
 	if ((run->flags & KQ_MIG_RUN_ZSTD) && run->raw_len == 0)
 		return kq_rd_fail(r, at, "flags", "compressed run without data pages");
-	if (kq_rd_ptr(r, "data", run->data_len, &run->data) < 0)
+	return 0;
+}
+
+int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct kq_mig_run *run,
+		      int *slot)
+{
+	if (kq_mig_run_decode_head(r, layout, run, slot) < 0 ||
+	    kq_rd_ptr(r, "data", run->data_len, &run->data) < 0)
 		return -1;
 	return kq_rd_end(r);
 }
@@ -222,6 +231,9 @@ int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_z
 				memset(p, 0, KQ_MIG_PAGE);
 			if (hashes)
 				hashes[i] = kq_mig_zero_page_hash();
+		} else if (!data) { /* received in place */
+			if (hashes)
+				hashes[i] = kq_mig_page_hash(p);
 		} else {
 			/* Hashed from the payload, still in cache, as it was checked. */
 			if (hashes)

@@ -1,6 +1,8 @@
 /* TCP transport with optional crypto_secretstream (see transport.h). */
 #include "migration-bench/transport.h"
 
+#include "migration-bench/recv.h"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -536,6 +538,33 @@ int kq_mig_conn_read(struct kq_mig_conn *c, uint8_t hdr[KQ_MIG_HDR_SIZE], struct
 	c->rx_seq++;
 	c->rx_off += KQ_MIG_HDR_SIZE + (uint64_t)h.len;
 	return 0;
+}
+
+static int conn_src_read(void *ctx, void *dst, size_t len, char *err, size_t n)
+{
+	struct kq_mig_conn *c = ctx;
+	return read_all(c, dst, len, c->rx_what, err, n);
+}
+
+int kq_mig_conn_recv(struct kq_mig_conn *c, struct kq_mig_recv *rx, struct kq_bytes *buf, char *err,
+		     size_t n)
+{
+	uint8_t hdr[KQ_MIG_HDR_SIZE];
+	if (c->secure) {
+		if (kq_mig_conn_read(c, hdr, buf, err, n) < 0)
+			return -1;
+		return kq_mig_recv_frame(rx, hdr, buf->p, (uint32_t)buf->len, err, n);
+	}
+	struct kq_mig_hdr h;
+	if (read_all(c, hdr, KQ_MIG_HDR_SIZE, "header", err, n) < 0 ||
+	    kq_mig_hdr_decode(hdr, c->rx_off, c->rx_seq, &h, err, n) < 0)
+		return -1;
+	c->rx_what = kq_mig_type_name(h.type);
+	struct kq_mig_src src = {conn_src_read, c};
+	int r = kq_mig_recv_read(rx, hdr, &src, buf, err, n);
+	c->rx_seq++;
+	c->rx_off += KQ_MIG_HDR_SIZE + (uint64_t)h.len;
+	return r;
 }
 
 int kq_mig_conn_read_ack(struct kq_mig_conn *c, struct kq_mig_ack *a, char *err, size_t n)
