@@ -59,6 +59,9 @@ void kq_mig_frame_put(struct kq_bytes *out, uint16_t type, uint32_t seq, const v
  * (length, checksum). Saves copying a large payload twice. */
 size_t kq_mig_frame_begin(struct kq_bytes *out);
 void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq);
+/* The same with the payload's checksum already computed (as it was built). */
+void kq_mig_frame_end_sum(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq,
+			  uint64_t sum);
 /* Checks a header read at stream offset `off`: magic, version (a mismatch
  * names both versions), header checksum, known type, length limit, expected
  * sequence. */
@@ -135,10 +138,13 @@ struct kq_mig_run_stats {
 /* Encodes npages pages from host memory `mem` at gpa as a PAGES payload;
  * compresses the data with z when z is non-NULL (kept raw when zstd does not
  * make it smaller). `absent` (or NULL): bit i set when page i is known to be
- * zero without reading it (never populated; see pagemap.h). Returns 0, or -1
- * when out of memory or zstd failed. */
+ * zero without reading it (never populated; see pagemap.h). sum (or NULL)
+ * gets the payload's XXH3-64, computed page by page as the pages are copied
+ * (each still in cache). Returns 0, or -1 when out of memory or zstd
+ * failed. */
 int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint32_t npages,
-		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st);
+		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st,
+		   uint64_t *sum);
 /* Decodes and checks a PAGES payload: alignment, count, flags, the zero
  * bitmap against raw_len, and that the run lies inside one of the layout's
  * slots (returned in *slot). */
@@ -150,7 +156,8 @@ int kq_mig_run_decode_head(struct kq_rd *r, const struct kq_mig_setup *layout,
 			   struct kq_mig_run *run, int *slot);
 #define KQ_MIG_RUN_HEAD 24 /* bytes before the zero bitmap */
 /* Writes the run into dst (the slot's host memory at run->gpa): data pages
- * copied (run->data NULL: already in place, read there), zero pages cleared unless `absent` (or
+ * copied (run->data NULL: already in place and hashed by the caller), zero
+ * pages cleared unless `absent` (or
  * NULL) says they were never populated; decompresses with z (scratch of at least KQ_MIG_MAX_RUN
  * pages). hashes (or NULL) gets each page's kq_mig_page_hash(). A zstd frame
  * that does not expand to exactly raw_len bytes is an error naming the

@@ -1,9 +1,11 @@
 /* Frame header and checksum of the migration stream (see proto.h). */
 #include "migration-bench/proto.h"
 
+#include "migration-bench/hash.h"
+
 #include <stdio.h>
 #include <string.h>
-#include <xxh_x86dispatch.h> /* XXH3 with AVX2/AVX-512 where the CPU has them */
+#include <xxhash.h>
 
 static const char *const type_names[KQ_MF_MAX] = {
     [KQ_MF_SETUP] = "SETUP", [KQ_MF_PAGES] = "PAGES",	    [KQ_MF_ITER] = "ITER",
@@ -18,7 +20,7 @@ const char *kq_mig_type_name(uint32_t type)
 
 static uint64_t payload_sum(const uint8_t *payload, uint32_t len)
 {
-	return XXH3_64bits(len ? payload : (const uint8_t *)"", len);
+	return kq_mig_xxh3(len ? payload : (const uint8_t *)"", len);
 }
 
 static void le(uint8_t *p, uint64_t v, int n)
@@ -43,7 +45,8 @@ size_t kq_mig_frame_begin(struct kq_bytes *out)
 	return at;
 }
 
-void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq)
+void kq_mig_frame_end_sum(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq,
+			  uint64_t sum)
 {
 	if (out->failed || out->len < at + KQ_MIG_HDR_SIZE)
 		return;
@@ -54,9 +57,18 @@ void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t s
 	le(h + 6, type, 2);
 	le(h + 8, len, 4);
 	le(h + 12, seq, 4);
-	le(h + 16, payload_sum(h + KQ_MIG_HDR_SIZE, len), 8);
+	le(h + 16, sum, 8);
 	le(h + 24, XXH32(h, 24, 0), 4);
 	le(h + 28, 0, 4);
+}
+
+void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq)
+{
+	if (out->failed || out->len < at + KQ_MIG_HDR_SIZE)
+		return;
+	uint8_t *payload = out->p + at + KQ_MIG_HDR_SIZE;
+	kq_mig_frame_end_sum(out, at, type, seq,
+			     payload_sum(payload, (uint32_t)(out->len - at - KQ_MIG_HDR_SIZE)));
 }
 
 void kq_mig_frame_put(struct kq_bytes *out, uint16_t type, uint32_t seq, const void *payload,

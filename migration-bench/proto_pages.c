@@ -2,9 +2,10 @@
  * one zstd frame per run (see proto.h). */
 #include "migration-bench/proto.h"
 
+#include "migration-bench/hash.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <xxh_x86dispatch.h> /* XXH3 with AVX2/AVX-512 where the CPU has them */
 #include <zstd.h>
 
 struct kq_mig_zstd {
@@ -55,7 +56,8 @@ bool kq_mig_page_is_zero(const uint8_t *p)
 /* Layout: u64 gpa | u32 npages | u32 flags | u32 raw_len | u32 data_len |
  * zero bitmap (ceil(npages / 8) bytes, unused high bits clear) | data. */
 int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint32_t npages,
-		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st)
+		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st,
+		   uint64_t *sum)
 {
 	if (npages == 0 || npages > KQ_MIG_MAX_RUN)
 		return -1;
@@ -80,17 +82,20 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 	uint8_t *data = kq_bytes_reserve(out, raw_len);
 	if (!data)
 		return -1;
+	/* Uncompressed, the checksum is computed page by page as each is copied
+	 * (still in cache) rather than over the whole payload after. */
+	struct kq_mig_xxh3_space sp;
+	struct kq_mig_xxh3 *hs = sum && !z ? kq_mig_xxh3_init(&sp) : NULL;
+	if (hs)
+		kq_mig_xxh3_update(hs, out->p + start, (size_t)(data - (out->p + start)));
 	uint8_t *w = data;
-	for (uint32_t i = 0; i < npages;) { /* stretches of data pages, one copy each */
-		uint32_t j = i;
-		while (j < npages && !(zero[j / 8] & (1u << (j % 8))))
-			j++;
-		if (j > i) {
-			memcpy(w, mem + (size_t)i * KQ_MIG_PAGE, (size_t)(j - i) * KQ_MIG_PAGE);
-			w += (size_t)(j - i) * KQ_MIG_PAGE;
+	for (uint32_t i = 0; i < npages; i++)
+		if (!(zero[i / 8] & (1u << (i % 8)))) {
+			memcpy(w, mem + (size_t)i * KQ_MIG_PAGE, KQ_MIG_PAGE);
+			if (hs)
+				kq_mig_xxh3_update(hs, w, KQ_MIG_PAGE);
+			w += KQ_MIG_PAGE;
 		}
-		i = j + 1;
-	}
 	uint32_t data_len = raw_len;
 	if (z && raw_len) {
 		size_t c = ZSTD_compressCCtx(z->c, z->buf, KQ_MIG_MAX_RUN * KQ_MIG_PAGE, data,
@@ -106,6 +111,8 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 		}
 	}
 	out->len += data_len;
+	if (sum)
+		*sum = hs ? kq_mig_xxh3_digest(hs) : kq_mig_xxh3(out->p + start, out->len - start);
 	if (st) {
 		st->pages += npages;
 		st->zero_pages += npages - nz;
@@ -187,7 +194,7 @@ int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct
 
 uint64_t kq_mig_page_hash(const uint8_t *p)
 {
-	uint64_t h = XXH3_64bits(p, KQ_MIG_PAGE);
+	uint64_t h = kq_mig_xxh3(p, KQ_MIG_PAGE);
 	return h ? h : 1;
 }
 
@@ -231,10 +238,7 @@ int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_z
 				memset(p, 0, KQ_MIG_PAGE);
 			if (hashes)
 				hashes[i] = kq_mig_zero_page_hash();
-		} else if (!data) { /* received in place */
-			if (hashes)
-				hashes[i] = kq_mig_page_hash(p);
-		} else {
+		} else if (data) {
 			/* Hashed from the payload, still in cache, as it was checked. */
 			if (hashes)
 				hashes[i] = kq_mig_page_hash(data);

@@ -1,11 +1,12 @@
 /* The destination's stream reader, apart from KVM (see recv.h). */
 #include "migration-bench/recv.h"
 
+#include "migration-bench/hash.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxh_x86dispatch.h> /* XXH3 with AVX2/AVX-512 where the CPU has them */
 
 int kq_mig_recv_init(struct kq_mig_recv *rx, const struct kq_mig_sink *sink)
 {
@@ -13,7 +14,7 @@ int kq_mig_recv_init(struct kq_mig_recv *rx, const struct kq_mig_sink *sink)
 	rx->sink = *sink;
 	rx->zstd = kq_mig_zstd_new(1);
 	rx->scratch = malloc(KQ_MIG_MAX_RUN * KQ_MIG_PAGE);
-	rx->sum = XXH3_createState();
+	rx->sum = kq_mig_xxh3_new();
 	if (!rx->zstd || !rx->scratch || !rx->sum) {
 		kq_mig_recv_free(rx);
 		return -1;
@@ -25,7 +26,7 @@ void kq_mig_recv_free(struct kq_mig_recv *rx)
 {
 	kq_mig_zstd_free(rx->zstd);
 	free(rx->scratch);
-	XXH3_freeState(rx->sum);
+	kq_mig_xxh3_free(rx->sum);
 	rx->zstd = NULL;
 	rx->scratch = NULL;
 	rx->sum = NULL;
@@ -37,12 +38,12 @@ void kq_mig_recv_free(struct kq_mig_recv *rx)
 
 uint64_t kq_mig_mem_hash(const struct kq_mig_setup *s, const struct kq_mig_sink *sink)
 {
-	XXH3_state_t *st = XXH3_createState();
+	struct kq_mig_xxh3 *st = kq_mig_xxh3_new();
 	uint64_t h[KQ_MIG_MAX_RUN];
 	uint8_t absent[KQ_MIG_MAX_RUN / 8];
 	if (!st)
 		return 0;
-	XXH3_64bits_reset(st);
+	kq_mig_xxh3_reset(st);
 	for (uint32_t i = 0; i < s->nslots; i++) {
 		uint8_t *m = sink->slot_mem(sink->ctx, (int)i);
 		uint64_t np = s->slots[i].size / KQ_MIG_PAGE;
@@ -56,11 +57,11 @@ uint64_t kq_mig_mem_hash(const struct kq_mig_setup *s, const struct kq_mig_sink 
 				h[k] = known && (absent[k / 8] & (1u << (k % 8)))
 					   ? kq_mig_zero_page_hash()
 					   : kq_mig_page_hash(p + (size_t)k * KQ_MIG_PAGE);
-			XXH3_64bits_update(st, h, n * sizeof(h[0]));
+			kq_mig_xxh3_update(st, h, n * sizeof(h[0]));
 		}
 	}
-	uint64_t d = XXH3_64bits_digest(st);
-	XXH3_freeState(st);
+	uint64_t d = kq_mig_xxh3_digest(st);
+	kq_mig_xxh3_free(st);
 	return d;
 }
 
@@ -171,24 +172,24 @@ static int on_complete(struct kq_mig_recv *rx, struct kq_rd *r, char *err, size_
 				  rx->complete.iterations, rx->iterations);
 	/* Every page arrived at least once (iteration 0 sends them all), so the
 	 * kept hashes describe all of this memory; then combine them. */
-	XXH3_state_t *st = XXH3_createState();
+	struct kq_mig_xxh3 *st = kq_mig_xxh3_new();
 	if (!st)
 		return kq_rd_fail(r, 0, "mem_hash", "out of memory");
-	XXH3_64bits_reset(st);
+	kq_mig_xxh3_reset(st);
 	for (uint32_t i = 0; i < rx->setup.nslots; i++) {
 		uint64_t np = rx->setup.slots[i].size / KQ_MIG_PAGE;
 		for (uint64_t pg = 0; pg < np; pg++)
 			if (!rx->page_hash[i][pg]) {
-				XXH3_freeState(st);
+				kq_mig_xxh3_free(st);
 				return kq_rd_fail(
 				    r, 0, "mem_hash", "page 0x%llx (slot %u) never arrived",
 				    (unsigned long long)(rx->setup.slots[i].gpa + pg * KQ_MIG_PAGE),
 				    i);
 			}
-		XXH3_64bits_update(st, rx->page_hash[i], np * sizeof(uint64_t));
+		kq_mig_xxh3_update(st, rx->page_hash[i], np * sizeof(uint64_t));
 	}
-	rx->mem_hash = XXH3_64bits_digest(st);
-	XXH3_freeState(st);
+	rx->mem_hash = kq_mig_xxh3_digest(st);
+	kq_mig_xxh3_free(st);
 	if (rx->mem_hash != rx->complete.mem_hash &&
 	    !(rx->allow_unchecked && !rx->complete.mem_hash))
 		return kq_rd_fail(r, 0, "mem_hash",
@@ -285,6 +286,10 @@ static uint32_t le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Pages read at once into slot memory: small enough that they are still in
+ * cache when they are checksummed and hashed after. */
+#define IN_PLACE_READ 32
+
 /* An uncompressed PAGES run read into slot memory: its head into head[],
  * then each stretch of data pages where it belongs. 1: done; 0: the head
  * does not allow it (compressed, malformed: *have bytes of the payload are
@@ -321,22 +326,27 @@ static int pages_in_place(struct kq_mig_recv *rx, const struct kq_mig_hdr *h,
 	uint8_t absent[KQ_MIG_MAX_RUN / 8];
 	bool known;
 	prepare(rx, slot, &run, at, absent, &known);
-	XXH3_64bits_reset(rx->sum);
-	XXH3_64bits_update(rx->sum, head, *have);
-	for (uint32_t i = 0; i < run.npages;) { /* stretches of data pages, one read each */
+	kq_mig_xxh3_reset(rx->sum);
+	kq_mig_xxh3_update(rx->sum, head, *have);
+	uint64_t *hashes =
+	    rx->page_hash[slot] + (run.gpa - rx->setup.slots[slot].gpa) / KQ_MIG_PAGE;
+	for (uint32_t i = 0; i < run.npages;) { /* stretches of data pages */
 		uint32_t j = i;
-		while (j < run.npages && !(run.zero[j / 8] & (1u << (j % 8))))
+		while (j < run.npages && !(run.zero[j / 8] & (1u << (j % 8))) &&
+		       j - i < IN_PLACE_READ)
 			j++;
-		if (j > i) {
+		if (j > i) { /* read, then checksum and hash each page while in cache */
 			uint8_t *p = at + (size_t)i * KQ_MIG_PAGE;
-			size_t len = (size_t)(j - i) * KQ_MIG_PAGE;
-			if (src->read(src->ctx, p, len, err, errlen) < 0)
+			if (src->read(src->ctx, p, (size_t)(j - i) * KQ_MIG_PAGE, err, errlen) < 0)
 				return -1;
-			XXH3_64bits_update(rx->sum, p, len);
+			for (uint32_t k = i; k < j; k++, p += KQ_MIG_PAGE) {
+				kq_mig_xxh3_update(rx->sum, p, KQ_MIG_PAGE);
+				hashes[k] = kq_mig_page_hash(p);
+			}
 		}
-		i = j + 1;
+		i = j < run.npages && (run.zero[j / 8] & (1u << (j % 8))) ? j + 1 : j;
 	}
-	if (kq_mig_sum_check(h, XXH3_64bits_digest(rx->sum), rx->off, err, errlen) < 0 ||
+	if (kq_mig_sum_check(h, kq_mig_xxh3_digest(rx->sum), rx->off, err, errlen) < 0 ||
 	    apply(rx, slot, &run, at, absent, known, h->len, &r) < 0)
 		return -1;
 	rx->seq++;

@@ -56,7 +56,7 @@ static void build(struct kq_bytes *out, const uint8_t *mem, struct kq_mig_zstd *
 	kq_mig_setup_put(&p, &s);
 	kq_mig_frame_put(out, KQ_MF_SETUP, 0, p.p, (uint32_t)p.len);
 	kq_bytes_reset(&p);
-	kq_mig_run_put(&p, GPA, mem, PAGES, z, NULL, NULL);
+	kq_mig_run_put(&p, GPA, mem, PAGES, z, NULL, NULL, NULL);
 	kq_mig_frame_put(out, KQ_MF_PAGES, 1, p.p, (uint32_t)p.len);
 	kq_bytes_free(&p);
 }

@@ -79,7 +79,7 @@ static void build_stream(struct kq_bytes *out, const struct kq_mig_setup *s, uin
 			for (uint32_t pg = 0; pg < 32; pg += 16) {
 				kq_bytes_reset(&p);
 				kq_mig_run_put(&p, s->slots[sl].gpa + pg * KQ_MIG_PAGE,
-					       src[sl] + pg * KQ_MIG_PAGE, 16, z, NULL, &st);
+					       src[sl] + pg * KQ_MIG_PAGE, 16, z, NULL, &st, NULL);
 				kq_mig_frame_put(out, KQ_MF_PAGES, seq++, p.p, (uint32_t)p.len);
 			}
 		kq_bytes_reset(&p);
@@ -283,13 +283,25 @@ static void test_runs(void)
 	kq_bytes_u8(&b, 0);
 	is_int(decode_run(&b, &run, err, sizeof(err)), -1, "trailing bytes refused");
 
+	/* The checksum computed page by page as the run is built is the
+	 * payload's XXH3-64 (zero pages, data pages, a stretch of each). */
+	uint8_t pages[5 * KQ_MIG_PAGE] = {0};
+	memset(pages + KQ_MIG_PAGE, 'p', 2 * KQ_MIG_PAGE);
+	pages[4 * KQ_MIG_PAGE + 9] = 1;
+	uint64_t run_sum = 0;
+	kq_bytes_reset(&b);
+	kq_mig_run_put(&b, 0, pages, 5, NULL, NULL, NULL, &run_sum);
+	is_int(run_sum, XXH3_64bits(b.p, b.len), "raw: the run's sum is its payload's XXH3");
+
 	/* A compressed run whose zstd frame lies about its size. */
 	uint8_t page[KQ_MIG_PAGE];
 	memset(page, 'x', sizeof(page));
 	struct kq_mig_zstd *z = kq_mig_zstd_new(1);
 	struct kq_mig_run_stats st = {0};
 	kq_bytes_reset(&b);
-	ok(kq_mig_run_put(&b, 0, page, 1, z, NULL, &st) == 0, "compressible page encoded");
+	uint64_t sum;
+	ok(kq_mig_run_put(&b, 0, page, 1, z, NULL, &st, &sum) == 0, "compressible page encoded");
+	is_int(sum, XXH3_64bits(b.p, b.len), "compressed: the run's sum is its payload's XXH3");
 	ok(st.wire_bytes < 200, "a repetitive page compresses (%llu bytes on the wire)",
 	   (unsigned long long)st.wire_bytes);
 	ok(decode_run(&b, &run, err, sizeof(err)) == 0 && (run.flags & KQ_MIG_RUN_ZSTD),
