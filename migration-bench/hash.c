@@ -24,17 +24,6 @@ struct kq_mig_xxh3 *kq_mig_xxh3_new(void)
 	return (struct kq_mig_xxh3 *)(void *)XXH3_createState();
 }
 
-_Static_assert(sizeof(XXH3_state_t) <= sizeof(struct kq_mig_xxh3_space) &&
-		   _Alignof(XXH3_state_t) <= _Alignof(struct kq_mig_xxh3_space),
-	       "struct kq_mig_xxh3_space holds an XXH3 state");
-
-struct kq_mig_xxh3 *kq_mig_xxh3_init(struct kq_mig_xxh3_space *sp)
-{
-	struct kq_mig_xxh3 *s = (struct kq_mig_xxh3 *)(void *)sp->b;
-	kq_mig_xxh3_reset(s);
-	return s;
-}
-
 void kq_mig_xxh3_free(struct kq_mig_xxh3 *s)
 {
 	XXH3_freeState((XXH3_state_t *)(void *)s);

@@ -14,11 +14,6 @@ uint64_t kq_mig_xxh3(const void *p, size_t len);
 struct kq_mig_xxh3;
 struct kq_mig_xxh3 *kq_mig_xxh3_new(void); /* NULL when out of memory */
 void kq_mig_xxh3_free(struct kq_mig_xxh3 *s);
-/* Or a state in caller's storage (no allocation), reset. */
-struct kq_mig_xxh3_space {
-	_Alignas(64) unsigned char b[640];
-};
-struct kq_mig_xxh3 *kq_mig_xxh3_init(struct kq_mig_xxh3_space *sp);
 void kq_mig_xxh3_reset(struct kq_mig_xxh3 *s);
 void kq_mig_xxh3_update(struct kq_mig_xxh3 *s, const void *p, size_t len);
 uint64_t kq_mig_xxh3_digest(const struct kq_mig_xxh3 *s);

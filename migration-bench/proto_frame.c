@@ -18,8 +18,12 @@ const char *kq_mig_type_name(uint32_t type)
 	return type > 0 && type < KQ_MF_MAX ? type_names[type] : "unknown";
 }
 
-static uint64_t payload_sum(const uint8_t *payload, uint32_t len)
+uint64_t kq_mig_frame_sum(uint16_t type, const uint8_t *payload, uint32_t len, uint64_t *hashes,
+			  uint32_t *nhashes)
 {
+	*nhashes = 0;
+	if (type == KQ_MF_PAGES)
+		return kq_mig_pages_sum(payload, len, hashes, nhashes);
 	return kq_mig_xxh3(len ? payload : (const uint8_t *)"", len);
 }
 
@@ -67,8 +71,10 @@ void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t s
 	if (out->failed || out->len < at + KQ_MIG_HDR_SIZE)
 		return;
 	uint8_t *payload = out->p + at + KQ_MIG_HDR_SIZE;
-	kq_mig_frame_end_sum(out, at, type, seq,
-			     payload_sum(payload, (uint32_t)(out->len - at - KQ_MIG_HDR_SIZE)));
+	uint32_t n;
+	kq_mig_frame_end_sum(
+	    out, at, type, seq,
+	    kq_mig_frame_sum(type, payload, (uint32_t)(out->len - at - KQ_MIG_HDR_SIZE), NULL, &n));
 }
 
 void kq_mig_frame_put(struct kq_bytes *out, uint16_t type, uint32_t seq, const void *payload,
@@ -168,5 +174,7 @@ int kq_mig_sum_check(const struct kq_mig_hdr *h, uint64_t sum, uint64_t off, cha
 int kq_mig_payload_verify(const uint8_t hdr[KQ_MIG_HDR_SIZE], const struct kq_mig_hdr *h,
 			  const uint8_t *payload, uint64_t off, char *err, size_t errlen)
 {
-	return kq_mig_sum_check(h, payload_sum(payload, h->len), off, err, errlen);
+	uint32_t n;
+	return kq_mig_sum_check(h, kq_mig_frame_sum(h->type, payload, h->len, NULL, &n), off, err,
+				errlen);
 }

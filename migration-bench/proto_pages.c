@@ -82,18 +82,16 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 	uint8_t *data = kq_bytes_reserve(out, raw_len);
 	if (!data)
 		return -1;
-	/* Uncompressed, the checksum is computed page by page as each is copied
-	 * (still in cache) rather than over the whole payload after. */
-	struct kq_mig_xxh3_space sp;
-	struct kq_mig_xxh3 *hs = sum && !z ? kq_mig_xxh3_init(&sp) : NULL;
-	if (hs)
-		kq_mig_xxh3_update(hs, out->p + start, (size_t)(data - (out->p + start)));
+	/* Uncompressed, each page is hashed for the checksum right after it
+	 * was copied, still in cache (see kq_mig_pages_sum). */
+	uint64_t hashes[KQ_MIG_MAX_RUN];
+	bool hash = sum && !z;
 	uint8_t *w = data;
-	for (uint32_t i = 0; i < npages; i++)
+	for (uint32_t i = 0, k = 0; i < npages; i++)
 		if (!(zero[i / 8] & (1u << (i % 8)))) {
 			memcpy(w, mem + (size_t)i * KQ_MIG_PAGE, KQ_MIG_PAGE);
-			if (hs)
-				kq_mig_xxh3_update(hs, w, KQ_MIG_PAGE);
+			if (hash)
+				hashes[k++] = kq_mig_page_hash(w);
 			w += KQ_MIG_PAGE;
 		}
 	uint32_t data_len = raw_len;
@@ -111,8 +109,12 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 		}
 	}
 	out->len += data_len;
+	uint32_t nh;
 	if (sum)
-		*sum = hs ? kq_mig_xxh3_digest(hs) : kq_mig_xxh3(out->p + start, out->len - start);
+		*sum = hash ? kq_mig_pages_sum_hashes(out->p + start,
+						      (size_t)(data - (out->p + start)), hashes, nz)
+			    : kq_mig_pages_sum(out->p + start, (uint32_t)(out->len - start), NULL,
+					       &nh);
 	if (st) {
 		st->pages += npages;
 		st->zero_pages += npages - nz;
@@ -192,6 +194,44 @@ int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct
 	return kq_rd_end(r);
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+uint64_t kq_mig_pages_sum_hashes(const uint8_t *head, size_t head_len, const uint64_t *hashes,
+				 uint32_t n)
+{
+	uint8_t b[KQ_MIG_RUN_HEAD + KQ_MIG_MAX_RUN / 8 + 8 * KQ_MIG_MAX_RUN];
+	if (head_len > KQ_MIG_RUN_HEAD + KQ_MIG_MAX_RUN / 8 || n > KQ_MIG_MAX_RUN)
+		return 0; /* not a run's head: no payload sums to it */
+	memcpy(b, head, head_len);
+	for (uint32_t i = 0; i < n; i++)
+		for (int j = 0; j < 8; j++)
+			b[head_len + 8 * i + (size_t)j] = (uint8_t)(hashes[i] >> (8 * j));
+	return kq_mig_xxh3(b, head_len + 8 * (size_t)n);
+}
+
+uint64_t kq_mig_pages_sum(const uint8_t *payload, uint32_t len, uint64_t *hashes, uint32_t *nhashes)
+{
+	*nhashes = 0;
+	uint32_t np = len >= KQ_MIG_RUN_HEAD ? le32(payload + 8) : 0;
+	size_t head = KQ_MIG_RUN_HEAD + (np + 7) / 8;
+	uint32_t nz = 0;
+	if (np >= 1 && np <= KQ_MIG_MAX_RUN && le32(payload + 12) == 0 && len >= head) {
+		for (uint32_t i = 0; i < np; i++)
+			nz += !(payload[KQ_MIG_RUN_HEAD + i / 8] & (1u << (i % 8)));
+		if (len == head + (size_t)nz * KQ_MIG_PAGE) { /* a well-formed raw run */
+			uint64_t own[KQ_MIG_MAX_RUN], *h = hashes ? hashes : own;
+			for (uint32_t i = 0; i < nz; i++)
+				h[i] = kq_mig_page_hash(payload + head + (size_t)i * KQ_MIG_PAGE);
+			*nhashes = nz;
+			return kq_mig_pages_sum_hashes(payload, head, h, nz);
+		}
+	}
+	return kq_mig_xxh3(len ? payload : (const uint8_t *)"", len);
+}
+
 uint64_t kq_mig_page_hash(const uint8_t *p)
 {
 	uint64_t h = kq_mig_xxh3(p, KQ_MIG_PAGE);
@@ -230,7 +270,8 @@ int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_z
 					  n, run->raw_len);
 		data = scratch;
 	}
-	for (uint32_t i = 0; i < run->npages; i++) {
+	const uint64_t *dh = run->flags & KQ_MIG_RUN_ZSTD ? NULL : run->data_hash;
+	for (uint32_t i = 0, k = 0; i < run->npages; i++) {
 		uint8_t *p = dst + (size_t)i * KQ_MIG_PAGE;
 		if (run->zero[i / 8] & (1u << (i % 8))) {
 			/* A never-populated page is zero already: touching it would map it. */
@@ -239,11 +280,13 @@ int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_z
 			if (hashes)
 				hashes[i] = kq_mig_zero_page_hash();
 		} else if (data) {
-			/* Hashed from the payload, still in cache, as it was checked. */
+			/* Hashed from the payload, still in cache, unless the checksum
+			 * check did already. */
 			if (hashes)
-				hashes[i] = kq_mig_page_hash(data);
+				hashes[i] = dh ? dh[k] : kq_mig_page_hash(data);
 			memcpy(p, data, KQ_MIG_PAGE);
 			data += KQ_MIG_PAGE;
+			k++;
 		}
 	}
 	return 0;

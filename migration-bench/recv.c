@@ -14,8 +14,7 @@ int kq_mig_recv_init(struct kq_mig_recv *rx, const struct kq_mig_sink *sink)
 	rx->sink = *sink;
 	rx->zstd = kq_mig_zstd_new(1);
 	rx->scratch = malloc(KQ_MIG_MAX_RUN * KQ_MIG_PAGE);
-	rx->sum = kq_mig_xxh3_new();
-	if (!rx->zstd || !rx->scratch || !rx->sum) {
+	if (!rx->zstd || !rx->scratch) {
 		kq_mig_recv_free(rx);
 		return -1;
 	}
@@ -26,10 +25,8 @@ void kq_mig_recv_free(struct kq_mig_recv *rx)
 {
 	kq_mig_zstd_free(rx->zstd);
 	free(rx->scratch);
-	kq_mig_xxh3_free(rx->sum);
 	rx->zstd = NULL;
 	rx->scratch = NULL;
-	rx->sum = NULL;
 	for (int i = 0; i < KQ_MIG_MAX_SLOTS; i++) {
 		free(rx->page_hash[i]);
 		rx->page_hash[i] = NULL;
@@ -129,6 +126,8 @@ static int on_pages(struct kq_mig_recv *rx, struct kq_rd *r)
 	int slot;
 	if (kq_mig_run_decode(r, &rx->setup, &run, &slot) < 0)
 		return -1;
+	if (!(run.flags & KQ_MIG_RUN_ZSTD) && rx->run_nhash == run.raw_len / KQ_MIG_PAGE)
+		run.data_hash = rx->run_hash; /* from the checksum check */
 	uint8_t *at = run_mem(rx, slot, &run);
 	if (!at)
 		return kq_rd_fail(r, 0, "gpa", "slot %d has no memory", slot);
@@ -213,7 +212,9 @@ int kq_mig_recv_frame(struct kq_mig_recv *rx, const uint8_t *hdr, const uint8_t 
 			 rx->seq, (unsigned long long)rx->off + 8, h.len, len);
 		return -1;
 	}
-	if (kq_mig_payload_verify(hdr, &h, payload, rx->off, err, errlen) < 0)
+	if (kq_mig_sum_check(&h,
+			     kq_mig_frame_sum(h.type, payload, len, rx->run_hash, &rx->run_nhash),
+			     rx->off, err, errlen) < 0)
 		return -1;
 	kq_mig_frame_name(fname, sizeof(fname), &h);
 	struct kq_rd r;
@@ -287,7 +288,7 @@ static uint32_t le32(const uint8_t *p)
 }
 
 /* Pages read at once into slot memory: small enough that they are still in
- * cache when they are checksummed and hashed after. */
+ * cache when they are hashed after. */
 #define IN_PLACE_READ 32
 
 /* An uncompressed PAGES run read into slot memory: its head into head[],
@@ -326,27 +327,25 @@ static int pages_in_place(struct kq_mig_recv *rx, const struct kq_mig_hdr *h,
 	uint8_t absent[KQ_MIG_MAX_RUN / 8];
 	bool known;
 	prepare(rx, slot, &run, at, absent, &known);
-	kq_mig_xxh3_reset(rx->sum);
-	kq_mig_xxh3_update(rx->sum, head, *have);
 	uint64_t *hashes =
 	    rx->page_hash[slot] + (run.gpa - rx->setup.slots[slot].gpa) / KQ_MIG_PAGE;
+	uint32_t nd = 0;
 	for (uint32_t i = 0; i < run.npages;) { /* stretches of data pages */
 		uint32_t j = i;
 		while (j < run.npages && !(run.zero[j / 8] & (1u << (j % 8))) &&
 		       j - i < IN_PLACE_READ)
 			j++;
-		if (j > i) { /* read, then checksum and hash each page while in cache */
+		if (j > i) { /* read, then hash each page while in cache */
 			uint8_t *p = at + (size_t)i * KQ_MIG_PAGE;
 			if (src->read(src->ctx, p, (size_t)(j - i) * KQ_MIG_PAGE, err, errlen) < 0)
 				return -1;
-			for (uint32_t k = i; k < j; k++, p += KQ_MIG_PAGE) {
-				kq_mig_xxh3_update(rx->sum, p, KQ_MIG_PAGE);
-				hashes[k] = kq_mig_page_hash(p);
-			}
+			for (uint32_t k = i; k < j; k++, p += KQ_MIG_PAGE)
+				hashes[k] = rx->run_hash[nd++] = kq_mig_page_hash(p);
 		}
 		i = j < run.npages && (run.zero[j / 8] & (1u << (j % 8))) ? j + 1 : j;
 	}
-	if (kq_mig_sum_check(h, kq_mig_xxh3_digest(rx->sum), rx->off, err, errlen) < 0 ||
+	if (kq_mig_sum_check(h, kq_mig_pages_sum_hashes(head, *have, rx->run_hash, nd), rx->off,
+			     err, errlen) < 0 ||
 	    apply(rx, slot, &run, at, absent, known, h->len, &r) < 0)
 		return -1;
 	rx->seq++;

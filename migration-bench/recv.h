@@ -50,9 +50,12 @@ struct kq_mig_recv {
 	/* Each page's hash as it was last written here (0: never arrived), so
 	 * the memory check at COMPLETE reads no memory (see kq_mig_mem_hash). */
 	uint64_t *page_hash[KQ_MIG_MAX_SLOTS];
-	struct kq_mig_xxh3 *sum; /* a run's checksum, computed piecewise */
-	uint64_t mem_hash;	 /* computed here when COMPLETE arrived */
-	bool allow_unchecked;	 /* tests only: a COMPLETE hash of 0 skips the check */
+	/* The data pages' hashes of the PAGES frame being read, computed for
+	 * its checksum and kept (kq_mig_pages_sum). */
+	uint64_t run_hash[KQ_MIG_MAX_RUN];
+	uint32_t run_nhash;
+	uint64_t mem_hash;    /* computed here when COMPLETE arrived */
+	bool allow_unchecked; /* tests only: a COMPLETE hash of 0 skips the check */
 };
 
 int kq_mig_recv_init(struct kq_mig_recv *rx, const struct kq_mig_sink *sink);
