@@ -423,6 +423,7 @@ static int migrate(struct src *s)
 		ir->pages = n;
 		if (send_pending(s, iter, false) < 0)
 			return -1;
+		double send_s = kq_mig_now() - ts; /* the link's time; min_iter_s is not */
 		if (o->fault == KQ_FAULT_TRUNCATE && iter == 0) {
 			kq_bytes_reset(&s->payload);
 			kq_mig_state_put(&s->payload, KQ_MIG_STATE_VM, 0, "cut", 3);
@@ -440,7 +441,7 @@ static int migrate(struct src *s)
 			usleep((useconds_t)((o->min_iter_s - (kq_mig_now() - ts)) * 1e6));
 		ir->seconds = kq_mig_now() - ts;
 		ir->wire_bytes = s->st.wire_bytes - wire0;
-		ir->bandwidth_Bps = ir->seconds > 0 ? (double)ir->wire_bytes / ir->seconds : 0;
+		ir->bandwidth_Bps = send_s > 0 ? (double)ir->wire_bytes / send_s : 0;
 		if (collect(s, &n) < 0)
 			return -1;
 		ir->dirty_pages = n;
