@@ -137,7 +137,8 @@ FUZZ_CFLAGS := $(CSTD) $(WARN) -Wno-gnu-variable-sized-type-not-at-end -g -O1 -f
 # The code the targets reach is built again with coverage and sanitizers; the
 # rest of the library is linked as `make` built it.
 MIG_FUZZ_SRC := migration-bench/wire.c migration-bench/proto_frame.c migration-bench/proto_msgs.c \
-	migration-bench/proto_pages.c migration-bench/proto_setup.c migration-bench/recv.c
+	migration-bench/proto_pages.c migration-bench/proto_setup.c migration-bench/recv.c \
+	migration-bench/hash.c migration-bench/hash_avx2.c
 FUZZ_SRC := $(filter core/% workloads/% runner/conf.c reports/results_load.c reports/results_stream.c $(MIG_FUZZ_SRC),$(LIB_SRC)) \
 	tests/fuzz/input.c
 FUZZ_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(filter-out $(FUZZ_SRC:%.c=$(BUILD)/%.o),$(LIB_OBJ))

@@ -128,18 +128,23 @@ static uint8_t *sink_mem(void *ctx, int slot)
 	return d->vm ? kq_mig_slot_host(d->vm, &d->built, slot) : NULL;
 }
 
+/* Private anonymous memory: pagemap and mincore tell what was populated. */
+static bool anon(const struct dst *d, int slot)
+{
+	uint32_t b = d->built.slots[slot].backing;
+	return b == KQ_BACK_ANON || b == KQ_BACK_THP;
+}
+
 static int sink_absent(void *ctx, int slot, const uint8_t *mem, uint32_t n, uint8_t *bits)
 {
 	struct dst *d = ctx;
-	uint32_t b = d->built.slots[slot].backing;
-	if (b != KQ_BACK_ANON && b != KQ_BACK_THP)
-		return -1;
-	return kq_mig_absent(d->pagemap, mem, n, bits);
+	return anon(d, slot) ? kq_mig_absent(d->pagemap, mem, n, bits) : -1;
 }
 
-static void sink_populate(void *ctx, uint8_t *mem, uint32_t n)
+static void sink_populate(void *ctx, int slot, uint8_t *mem, uint32_t n)
 {
-	kq_mig_populate(mem, n);
+	if (anon(ctx, slot))
+		kq_mig_populate(mem, n);
 }
 
 /* The state is loaded as soon as it arrives (all memory is here by then),
@@ -226,16 +231,11 @@ int kq_mig_receive(const struct kq_mig_listen_opts *o, char *err, size_t n)
 	}
 	rx.allow_unchecked = o->allow_unchecked;
 	struct kq_bytes p = {0};
-	uint8_t hdr[KQ_MIG_HDR_SIZE];
 	int r = 0;
 	double hash_wait_s = 0;
 	while (r == 0) {
-		if (kq_mig_conn_read(&d.conn, hdr, &p, err, n) < 0) {
-			r = -1;
-			break;
-		}
 		enum kq_mig_phase before = rx.phase;
-		r = kq_mig_recv_frame(&rx, hdr, p.p, (uint32_t)p.len, err, n);
+		r = kq_mig_conn_recv(&d.conn, &rx, &p, err, n);
 		if (r == 1 && d.loaded_at > 0)
 			hash_wait_s = kq_mig_now() - d.loaded_at;
 		if (before == KQ_MIG_PH_SETUP) {

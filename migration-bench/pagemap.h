@@ -12,10 +12,11 @@ int kq_mig_pagemap_open(void);
  * shared mapping's page may live in the page cache unmapped). 0, or -1
  * when it cannot tell (bits then undefined: read the pages). */
 int kq_mig_absent(int fd, const void *mem, uint32_t npages, uint8_t *bits);
-/* Maps npages pages at mem (page-aligned) writable in one call
- * (MADV_POPULATE_WRITE), where a destination is about to write them: one
- * call instead of a page fault each. Best effort: without it the writes
- * fault the pages in. */
+/* Maps the pages of npages (<= 256) at mem (page-aligned) that are not
+ * mapped yet (mincore) writable, one MADV_POPULATE_WRITE per stretch, where
+ * a destination is about to write them: one call instead of a page fault
+ * each. Best effort: without it (Linux before 5.14) the writes fault the
+ * pages in. */
 void kq_mig_populate(uint8_t *mem, uint32_t npages);
 
 #endif

@@ -18,16 +18,18 @@
 
 #define KQ_MIG_MAGIC	    0x464d514bu /* "KQMF" */
 #define KQ_MIG_SEALED_MAGIC 0x534d514bu /* "KQMS": a keyed stream's preamble */
-#define KQ_MIG_VERSION	    2		/* 2: the memory hash combines per-page hashes */
-#define KQ_MIG_HDR_SIZE	    32
-#define KQ_MIG_MAX_PAYLOAD  (4u << 20)
-#define KQ_MIG_PAGE	    4096u
-#define KQ_MIG_MAX_RUN	    256 /* pages per PAGES frame: 1 MiB of data */
-#define KQ_MIG_MAX_SLOTS    32
-#define KQ_MIG_MAX_CPUID    256
-#define KQ_MIG_MAX_MSRS	    512
-#define KQ_MIG_MAX_VCPUS    64
-#define KQ_MIG_MSG_MAX	    512
+#define KQ_MIG_VERSION                                                                             \
+	3 /* 2: the memory hash combines per-page hashes; 3: so does                               \
+	   * an uncompressed PAGES run's checksum */
+#define KQ_MIG_HDR_SIZE	   32
+#define KQ_MIG_MAX_PAYLOAD (4u << 20)
+#define KQ_MIG_PAGE	   4096u
+#define KQ_MIG_MAX_RUN	   256 /* pages per PAGES frame: 1 MiB of data */
+#define KQ_MIG_MAX_SLOTS   32
+#define KQ_MIG_MAX_CPUID   256
+#define KQ_MIG_MAX_MSRS	   512
+#define KQ_MIG_MAX_VCPUS   64
+#define KQ_MIG_MSG_MAX	   512
 
 enum kq_mig_type {
 	KQ_MF_SETUP = 1, /* source → destination: struct kq_mig_setup */
@@ -47,7 +49,7 @@ struct kq_mig_hdr {
 	uint16_t type;
 	uint32_t len;	  /* payload bytes after the header */
 	uint32_t seq;	  /* 0, 1, 2... per direction: a lost or repeated frame shows */
-	uint64_t sum;	  /* XXH3-64 of the payload */
+	uint64_t sum;	  /* XXH3-64 of the payload (PAGES: see kq_mig_pages_sum) */
 	uint32_t hdr_sum; /* XXH32 of header bytes 0..23; bytes 28..31 are zero */
 };
 
@@ -59,14 +61,25 @@ void kq_mig_frame_put(struct kq_bytes *out, uint16_t type, uint32_t seq, const v
  * (length, checksum). Saves copying a large payload twice. */
 size_t kq_mig_frame_begin(struct kq_bytes *out);
 void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq);
+/* The same with the payload's checksum already computed (as it was built). */
+void kq_mig_frame_end_sum(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq,
+			  uint64_t sum);
 /* Checks a header read at stream offset `off`: magic, version (a mismatch
  * names both versions), header checksum, known type, length limit, expected
  * sequence. */
 int kq_mig_hdr_decode(const uint8_t in[KQ_MIG_HDR_SIZE], uint64_t off, uint32_t want_seq,
 		      struct kq_mig_hdr *h, char *err, size_t errlen);
+/* The checksum a frame of this type carries for this payload: XXH3-64 of
+ * the payload, for PAGES kq_mig_pages_sum (hashes, nhashes as there). */
+uint64_t kq_mig_frame_sum(uint16_t type, const uint8_t *payload, uint32_t len, uint64_t *hashes,
+			  uint32_t *nhashes);
 /* Verifies the checksum of a payload whose header was decoded. */
 int kq_mig_payload_verify(const uint8_t hdr[KQ_MIG_HDR_SIZE], const struct kq_mig_hdr *h,
 			  const uint8_t *payload, uint64_t off, char *err, size_t errlen);
+/* Compares sum, the XXH3-64 of a payload computed piecewise, with the
+ * header's; a mismatch is an error naming the frame and its offset. */
+int kq_mig_sum_check(const struct kq_mig_hdr *h, uint64_t sum, uint64_t off, char *err,
+		     size_t errlen);
 /* "frame 3 (PAGES)" */
 void kq_mig_frame_name(char *dst, size_t n, const struct kq_mig_hdr *h);
 
@@ -120,6 +133,9 @@ struct kq_mig_run {
 	uint32_t data_len;		  /* bytes of data on the wire */
 	uint8_t zero[KQ_MIG_MAX_RUN / 8]; /* bit i: page i is all zeroes, no data */
 	const uint8_t *data;		  /* into the payload */
+	/* The data pages' hashes where the checksum check computed them (see
+	 * kq_mig_pages_sum), else NULL: kq_mig_run_apply hashes them. */
+	const uint64_t *data_hash;
 };
 struct kq_mig_zstd; /* compression contexts, see kq_mig_zstd_new() */
 struct kq_mig_zstd *kq_mig_zstd_new(int level);
@@ -131,20 +147,43 @@ struct kq_mig_run_stats {
 /* Encodes npages pages from host memory `mem` at gpa as a PAGES payload;
  * compresses the data with z when z is non-NULL (kept raw when zstd does not
  * make it smaller). `absent` (or NULL): bit i set when page i is known to be
- * zero without reading it (never populated; see pagemap.h). Returns 0, or -1
- * when out of memory or zstd failed. */
+ * zero without reading it (never populated; see pagemap.h). sum (or NULL)
+ * gets the payload's kq_mig_pages_sum, each page hashed right after it was
+ * copied (still in cache). Returns 0, or -1 when out of memory or zstd
+ * failed. */
 int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint32_t npages,
-		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st);
+		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st,
+		   uint64_t *sum);
+/* The checksum of a PAGES payload (protocol version 3). An uncompressed
+ * run (flags 0, npages 1..256, exactly 4096 bytes for each clear bitmap
+ * bit after its head and bitmap): XXH3-64 over the head and bitmap followed
+ * by each data page's kq_mig_page_hash as u64 little-endian, the hashes the
+ * destination keeps anyway, so each page is hashed once on either side.
+ * Anything else (compressed, malformed): XXH3-64 of the payload. hashes
+ * (NULL, or room for KQ_MIG_MAX_RUN) gets the data pages' hashes, *nhashes
+ * their count (0 for the plain XXH3). Any bytes are safe to pass. */
+uint64_t kq_mig_pages_sum(const uint8_t *payload, uint32_t len, uint64_t *hashes,
+			  uint32_t *nhashes);
+/* The same from an uncompressed run's head and bitmap (head_len bytes) and
+ * its n data pages' hashes. */
+uint64_t kq_mig_pages_sum_hashes(const uint8_t *head, size_t head_len, const uint64_t *hashes,
+				 uint32_t n);
 /* Decodes and checks a PAGES payload: alignment, count, flags, the zero
  * bitmap against raw_len, and that the run lies inside one of the layout's
  * slots (returned in *slot). */
 int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct kq_mig_run *run,
 		      int *slot);
+/* The same checks on the run's head alone (gpa to the zero bitmap), before
+ * its data is read: run->data stays NULL. */
+int kq_mig_run_decode_head(struct kq_rd *r, const struct kq_mig_setup *layout,
+			   struct kq_mig_run *run, int *slot);
+#define KQ_MIG_RUN_HEAD 24 /* bytes before the zero bitmap */
 /* Writes the run into dst (the slot's host memory at run->gpa): data pages
- * copied, zero pages cleared unless `absent` (or NULL) says they were never
- * populated; decompresses with z (into its own buffer). hashes (or NULL) gets each page's
- * kq_mig_page_hash(). A zstd frame that does not expand to exactly raw_len bytes is an error naming
- * the frame. */
+ * copied (run->data NULL: already in place, their hashes set by the caller),
+ * zero pages cleared unless `absent` (or NULL) says they were never
+ * populated; decompresses with z (into its own buffer). hashes (or NULL)
+ * gets each page's kq_mig_page_hash(). A zstd frame that does not expand to
+ * exactly raw_len bytes is an error naming the frame. */
 int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_zstd *z,
 		     const uint8_t *absent, uint64_t *hashes, struct kq_rd *r);
 /* A page's hash as the memory check combines them: XXH3-64 of its 4096

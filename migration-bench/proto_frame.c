@@ -1,6 +1,8 @@
 /* Frame header and checksum of the migration stream (see proto.h). */
 #include "migration-bench/proto.h"
 
+#include "migration-bench/hash.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -16,9 +18,13 @@ const char *kq_mig_type_name(uint32_t type)
 	return type > 0 && type < KQ_MF_MAX ? type_names[type] : "unknown";
 }
 
-static uint64_t payload_sum(const uint8_t *payload, uint32_t len)
+uint64_t kq_mig_frame_sum(uint16_t type, const uint8_t *payload, uint32_t len, uint64_t *hashes,
+			  uint32_t *nhashes)
 {
-	return XXH3_64bits(len ? payload : (const uint8_t *)"", len);
+	*nhashes = 0;
+	if (type == KQ_MF_PAGES)
+		return kq_mig_pages_sum(payload, len, hashes, nhashes);
+	return kq_mig_xxh3(len ? payload : (const uint8_t *)"", len);
 }
 
 static void le(uint8_t *p, uint64_t v, int n)
@@ -43,7 +49,8 @@ size_t kq_mig_frame_begin(struct kq_bytes *out)
 	return at;
 }
 
-void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq)
+void kq_mig_frame_end_sum(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq,
+			  uint64_t sum)
 {
 	if (out->failed || out->len < at + KQ_MIG_HDR_SIZE)
 		return;
@@ -54,9 +61,20 @@ void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t s
 	le(h + 6, type, 2);
 	le(h + 8, len, 4);
 	le(h + 12, seq, 4);
-	le(h + 16, payload_sum(h + KQ_MIG_HDR_SIZE, len), 8);
+	le(h + 16, sum, 8);
 	le(h + 24, XXH32(h, 24, 0), 4);
 	le(h + 28, 0, 4);
+}
+
+void kq_mig_frame_end(struct kq_bytes *out, size_t at, uint16_t type, uint32_t seq)
+{
+	if (out->failed || out->len < at + KQ_MIG_HDR_SIZE)
+		return;
+	uint8_t *payload = out->p + at + KQ_MIG_HDR_SIZE;
+	uint32_t n;
+	kq_mig_frame_end_sum(
+	    out, at, type, seq,
+	    kq_mig_frame_sum(type, payload, (uint32_t)(out->len - at - KQ_MIG_HDR_SIZE), NULL, &n));
 }
 
 void kq_mig_frame_put(struct kq_bytes *out, uint16_t type, uint32_t seq, const void *payload,
@@ -136,10 +154,9 @@ int kq_mig_hdr_decode(const uint8_t in[KQ_MIG_HDR_SIZE], uint64_t off, uint32_t 
 	return 0;
 }
 
-int kq_mig_payload_verify(const uint8_t hdr[KQ_MIG_HDR_SIZE], const struct kq_mig_hdr *h,
-			  const uint8_t *payload, uint64_t off, char *err, size_t errlen)
+int kq_mig_sum_check(const struct kq_mig_hdr *h, uint64_t sum, uint64_t off, char *err,
+		     size_t errlen)
 {
-	uint64_t sum = payload_sum(payload, h->len);
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 	sum = h->sum;
 #endif
@@ -152,4 +169,12 @@ int kq_mig_payload_verify(const uint8_t hdr[KQ_MIG_HDR_SIZE], const struct kq_mi
 		 (unsigned long long)off + KQ_MIG_HDR_SIZE, (unsigned long long)sum,
 		 (unsigned long long)h->sum);
 	return -1;
+}
+
+int kq_mig_payload_verify(const uint8_t hdr[KQ_MIG_HDR_SIZE], const struct kq_mig_hdr *h,
+			  const uint8_t *payload, uint64_t off, char *err, size_t errlen)
+{
+	uint32_t n;
+	return kq_mig_sum_check(h, kq_mig_frame_sum(h->type, payload, h->len, NULL, &n), off, err,
+				errlen);
 }

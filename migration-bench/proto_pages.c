@@ -2,9 +2,10 @@
  * one zstd frame per run (see proto.h). */
 #include "migration-bench/proto.h"
 
+#include "migration-bench/hash.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 #include <zstd.h>
 
 /* The contexts and the 1 MiB buffer are made on first use: a sender only
@@ -47,18 +48,21 @@ void kq_mig_zstd_free(struct kq_mig_zstd *z)
 
 bool kq_mig_page_is_zero(const uint8_t *p)
 {
+	/* A page that holds data mostly shows it in its first line: stop at the
+	 * first line that is not zero rather than reading the whole page. */
 	const uint64_t *q = (const uint64_t *)(const void *)p;
-	uint64_t acc = 0;
 	for (size_t i = 0; i < KQ_MIG_PAGE / 8; i += 8)
-		acc |= q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] | q[i + 5] | q[i + 6] |
-		       q[i + 7];
-	return acc == 0;
+		if (q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] | q[i + 5] | q[i + 6] |
+		    q[i + 7])
+			return false;
+	return true;
 }
 
 /* Layout: u64 gpa | u32 npages | u32 flags | u32 raw_len | u32 data_len |
  * zero bitmap (ceil(npages / 8) bytes, unused high bits clear) | data. */
 int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint32_t npages,
-		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st)
+		   struct kq_mig_zstd *z, const uint8_t *absent, struct kq_mig_run_stats *st,
+		   uint64_t *sum)
 {
 	if (npages == 0 || npages > KQ_MIG_MAX_RUN)
 		return -1;
@@ -83,17 +87,18 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 	uint8_t *data = kq_bytes_reserve(out, raw_len);
 	if (!data)
 		return -1;
+	/* Uncompressed, each page is hashed for the checksum right after it
+	 * was copied, still in cache (see kq_mig_pages_sum). */
+	uint64_t hashes[KQ_MIG_MAX_RUN];
+	bool hash = sum && !z;
 	uint8_t *w = data;
-	for (uint32_t i = 0; i < npages;) { /* stretches of data pages, one copy each */
-		uint32_t j = i;
-		while (j < npages && !(zero[j / 8] & (1u << (j % 8))))
-			j++;
-		if (j > i) {
-			memcpy(w, mem + (size_t)i * KQ_MIG_PAGE, (size_t)(j - i) * KQ_MIG_PAGE);
-			w += (size_t)(j - i) * KQ_MIG_PAGE;
+	for (uint32_t i = 0, k = 0; i < npages; i++)
+		if (!(zero[i / 8] & (1u << (i % 8)))) {
+			memcpy(w, mem + (size_t)i * KQ_MIG_PAGE, KQ_MIG_PAGE);
+			if (hash)
+				hashes[k++] = kq_mig_page_hash(w);
+			w += KQ_MIG_PAGE;
 		}
-		i = j + 1;
-	}
 	uint32_t data_len = raw_len;
 	if (z && raw_len) {
 		if (zstd_ready(z, true) < 0)
@@ -111,6 +116,12 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 		}
 	}
 	out->len += data_len;
+	uint32_t nh;
+	if (sum)
+		*sum = hash ? kq_mig_pages_sum_hashes(out->p + start,
+						      (size_t)(data - (out->p + start)), hashes, nz)
+			    : kq_mig_pages_sum(out->p + start, (uint32_t)(out->len - start), NULL,
+					       &nh);
 	if (st) {
 		st->pages += npages;
 		st->zero_pages += npages - nz;
@@ -120,8 +131,8 @@ int kq_mig_run_put(struct kq_bytes *out, uint64_t gpa, const uint8_t *mem, uint3
 	return out->failed ? -1 : 0;
 }
 
-int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct kq_mig_run *run,
-		      int *slot)
+int kq_mig_run_decode_head(struct kq_rd *r, const struct kq_mig_setup *layout,
+			   struct kq_mig_run *run, int *slot)
 {
 	memset(run, 0, sizeof(*run));
 	size_t gpa_at = r->off;
@@ -178,14 +189,59 @@ int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct
 				  run->data_len, run->raw_len);
 	if ((run->flags & KQ_MIG_RUN_ZSTD) && run->raw_len == 0)
 		return kq_rd_fail(r, at, "flags", "compressed run without data pages");
-	if (kq_rd_ptr(r, "data", run->data_len, &run->data) < 0)
+	return 0;
+}
+
+int kq_mig_run_decode(struct kq_rd *r, const struct kq_mig_setup *layout, struct kq_mig_run *run,
+		      int *slot)
+{
+	if (kq_mig_run_decode_head(r, layout, run, slot) < 0 ||
+	    kq_rd_ptr(r, "data", run->data_len, &run->data) < 0)
 		return -1;
 	return kq_rd_end(r);
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+uint64_t kq_mig_pages_sum_hashes(const uint8_t *head, size_t head_len, const uint64_t *hashes,
+				 uint32_t n)
+{
+	uint8_t b[KQ_MIG_RUN_HEAD + KQ_MIG_MAX_RUN / 8 + 8 * KQ_MIG_MAX_RUN];
+	if (head_len > KQ_MIG_RUN_HEAD + KQ_MIG_MAX_RUN / 8 || n > KQ_MIG_MAX_RUN)
+		return 0; /* not a run's head: no payload sums to it */
+	memcpy(b, head, head_len);
+	for (uint32_t i = 0; i < n; i++)
+		for (int j = 0; j < 8; j++)
+			b[head_len + 8 * i + (size_t)j] = (uint8_t)(hashes[i] >> (8 * j));
+	return kq_mig_xxh3(b, head_len + 8 * (size_t)n);
+}
+
+uint64_t kq_mig_pages_sum(const uint8_t *payload, uint32_t len, uint64_t *hashes, uint32_t *nhashes)
+{
+	*nhashes = 0;
+	uint32_t np = len >= KQ_MIG_RUN_HEAD ? le32(payload + 8) : 0;
+	size_t head = KQ_MIG_RUN_HEAD + (np + 7) / 8;
+	uint32_t nz = 0;
+	if (np >= 1 && np <= KQ_MIG_MAX_RUN && le32(payload + 12) == 0 && len >= head) {
+		for (uint32_t i = 0; i < np; i++)
+			nz += !(payload[KQ_MIG_RUN_HEAD + i / 8] & (1u << (i % 8)));
+		if (len == head + (size_t)nz * KQ_MIG_PAGE) { /* a well-formed raw run */
+			uint64_t own[KQ_MIG_MAX_RUN], *h = hashes ? hashes : own;
+			for (uint32_t i = 0; i < nz; i++)
+				h[i] = kq_mig_page_hash(payload + head + (size_t)i * KQ_MIG_PAGE);
+			*nhashes = nz;
+			return kq_mig_pages_sum_hashes(payload, head, h, nz);
+		}
+	}
+	return kq_mig_xxh3(len ? payload : (const uint8_t *)"", len);
+}
+
 uint64_t kq_mig_page_hash(const uint8_t *p)
 {
-	uint64_t h = XXH3_64bits(p, KQ_MIG_PAGE);
+	uint64_t h = kq_mig_xxh3(p, KQ_MIG_PAGE);
 	return h ? h : 1;
 }
 
@@ -223,7 +279,8 @@ int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_z
 					  n, run->raw_len);
 		data = z->buf;
 	}
-	for (uint32_t i = 0; i < run->npages; i++) {
+	const uint64_t *dh = run->flags & KQ_MIG_RUN_ZSTD ? NULL : run->data_hash;
+	for (uint32_t i = 0, k = 0; i < run->npages; i++) {
 		uint8_t *p = dst + (size_t)i * KQ_MIG_PAGE;
 		if (run->zero[i / 8] & (1u << (i % 8))) {
 			/* A never-populated page is zero already: touching it would map it. */
@@ -231,12 +288,14 @@ int kq_mig_run_apply(const struct kq_mig_run *run, uint8_t *dst, struct kq_mig_z
 				memset(p, 0, KQ_MIG_PAGE);
 			if (hashes)
 				hashes[i] = kq_mig_zero_page_hash();
-		} else {
-			/* Hashed from the payload, still in cache, as it was checked. */
+		} else if (data) {
+			/* Hashed from the payload, still in cache, unless the checksum
+			 * check did already. */
 			if (hashes)
-				hashes[i] = kq_mig_page_hash(data);
+				hashes[i] = dh ? dh[k] : kq_mig_page_hash(data);
 			memcpy(p, data, KQ_MIG_PAGE);
 			data += KQ_MIG_PAGE;
+			k++;
 		}
 	}
 	return 0;

@@ -1,11 +1,12 @@
 /* The destination's stream reader, apart from KVM (see recv.h). */
 #include "migration-bench/recv.h"
 
+#include "migration-bench/hash.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 int kq_mig_recv_init(struct kq_mig_recv *rx, const struct kq_mig_sink *sink)
 {
@@ -31,12 +32,12 @@ void kq_mig_recv_free(struct kq_mig_recv *rx)
 
 uint64_t kq_mig_mem_hash(const struct kq_mig_setup *s, const struct kq_mig_sink *sink)
 {
-	XXH3_state_t *st = XXH3_createState();
+	struct kq_mig_xxh3 *st = kq_mig_xxh3_new();
 	uint64_t h[KQ_MIG_MAX_RUN];
 	uint8_t absent[KQ_MIG_MAX_RUN / 8];
 	if (!st)
 		return 0;
-	XXH3_64bits_reset(st);
+	kq_mig_xxh3_reset(st);
 	for (uint32_t i = 0; i < s->nslots; i++) {
 		uint8_t *m = sink->slot_mem(sink->ctx, (int)i);
 		uint64_t np = s->slots[i].size / KQ_MIG_PAGE;
@@ -50,11 +51,11 @@ uint64_t kq_mig_mem_hash(const struct kq_mig_setup *s, const struct kq_mig_sink 
 				h[k] = known && (absent[k / 8] & (1u << (k % 8)))
 					   ? kq_mig_zero_page_hash()
 					   : kq_mig_page_hash(p + (size_t)k * KQ_MIG_PAGE);
-			XXH3_64bits_update(st, h, n * sizeof(h[0]));
+			kq_mig_xxh3_update(st, h, n * sizeof(h[0]));
 		}
 	}
-	uint64_t d = XXH3_64bits_digest(st);
-	XXH3_freeState(st);
+	uint64_t d = kq_mig_xxh3_digest(st);
+	kq_mig_xxh3_free(st);
 	return d;
 }
 
@@ -71,38 +72,66 @@ static int out_of_order(struct kq_mig_recv *rx, const char *frame, char *err, si
 	return -1;
 }
 
+/* Before a run is written: the sink maps its data pages, a stretch at a
+ * time; where the run has zero pages, *known tells whether absent holds
+ * which pages were never populated (those need no clearing). */
+static void prepare(struct kq_mig_recv *rx, int slot, const struct kq_mig_run *run, uint8_t *at,
+		    uint8_t *absent, bool *known)
+{
+	*known = run->raw_len / KQ_MIG_PAGE < run->npages && rx->sink.absent &&
+		 rx->sink.absent(rx->sink.ctx, slot, at, run->npages, absent) == 0;
+	for (uint32_t i = 0; rx->sink.populate && i < run->npages;) {
+		uint32_t j = i; /* a stretch of data pages */
+		while (j < run->npages && !(run->zero[j / 8] & (1u << (j % 8))))
+			j++;
+		if (j > i)
+			rx->sink.populate(rx->sink.ctx, slot, at + (size_t)i * KQ_MIG_PAGE, j - i);
+		i = j + 1;
+	}
+}
+
+/* Writes the run (data already in place when run->data is NULL) and counts
+ * it; payload_len: the frame's payload bytes. */
+static int apply(struct kq_mig_recv *rx, int slot, const struct kq_mig_run *run, uint8_t *at,
+		 const uint8_t *absent, bool known, uint32_t payload_len, struct kq_rd *r)
+{
+	uint64_t pg = (run->gpa - rx->setup.slots[slot].gpa) / KQ_MIG_PAGE;
+	if (kq_mig_run_apply(run, at, rx->zstd, known ? absent : NULL, rx->page_hash[slot] + pg,
+			     r) < 0)
+		return -1;
+	uint64_t zero = run->npages - run->raw_len / KQ_MIG_PAGE;
+	rx->cur.pages += run->npages;
+	rx->cur.zero_pages += zero;
+	rx->cur.wire_bytes += KQ_MIG_HDR_SIZE + payload_len;
+	rx->pages += run->npages;
+	rx->zero_pages += zero;
+	return 0;
+}
+
+/* The host memory a decoded run goes to, or NULL. */
+static uint8_t *run_mem(struct kq_mig_recv *rx, int slot, const struct kq_mig_run *run)
+{
+	uint8_t *mem = rx->sink.slot_mem(rx->sink.ctx, slot);
+	if (!mem || !rx->page_hash[slot])
+		return NULL;
+	return mem + (run->gpa - rx->setup.slots[slot].gpa);
+}
+
 static int on_pages(struct kq_mig_recv *rx, struct kq_rd *r)
 {
 	struct kq_mig_run run;
 	int slot;
 	if (kq_mig_run_decode(r, &rx->setup, &run, &slot) < 0)
 		return -1;
-	uint8_t *mem = rx->sink.slot_mem(rx->sink.ctx, slot);
-	if (!mem || !rx->page_hash[slot])
+	if (!(run.flags & KQ_MIG_RUN_ZSTD) && rx->run_nhash == run.raw_len / KQ_MIG_PAGE)
+		run.data_hash = rx->run_hash; /* from the checksum check */
+	uint8_t *at = run_mem(rx, slot, &run);
+	if (!at)
 		return kq_rd_fail(r, 0, "gpa", "slot %d has no memory", slot);
-	uint64_t pg = (run.gpa - rx->setup.slots[slot].gpa) / KQ_MIG_PAGE;
 	uint8_t absent[KQ_MIG_MAX_RUN / 8];
-	bool known = rx->sink.absent && rx->sink.absent(rx->sink.ctx, slot, mem + pg * KQ_MIG_PAGE,
-							run.npages, absent) == 0;
-	for (uint32_t i = 0; known && rx->sink.populate && i < run.npages;) {
-		uint32_t j = i; /* a stretch of data pages never populated */
-		while (j < run.npages && !(run.zero[j / 8] & (1u << (j % 8))) &&
-		       (absent[j / 8] & (1u << (j % 8))))
-			j++;
-		if (j > i)
-			rx->sink.populate(rx->sink.ctx, mem + (pg + i) * KQ_MIG_PAGE, j - i);
-		i = j + 1;
-	}
-	if (kq_mig_run_apply(&run, mem + pg * KQ_MIG_PAGE, rx->zstd, known ? absent : NULL,
-			     rx->page_hash[slot] + pg, r) < 0)
-		return -1;
-	uint64_t zero = run.npages - run.raw_len / KQ_MIG_PAGE;
-	rx->cur.pages += run.npages;
-	rx->cur.zero_pages += zero;
-	rx->cur.wire_bytes += KQ_MIG_HDR_SIZE + r->len;
-	rx->pages += run.npages;
-	rx->zero_pages += zero;
-	return 0;
+	bool known;
+	prepare(rx, slot, &run, at, absent, &known);
+	return apply(rx, slot, &run, at, absent, known, (uint32_t)r->len, r);
 }
 
 static int on_iter(struct kq_mig_recv *rx, struct kq_rd *r)
@@ -139,24 +168,24 @@ static int on_complete(struct kq_mig_recv *rx, struct kq_rd *r, char *err, size_
 				  rx->complete.iterations, rx->iterations);
 	/* Every page arrived at least once (iteration 0 sends them all), so the
 	 * kept hashes describe all of this memory; then combine them. */
-	XXH3_state_t *st = XXH3_createState();
+	struct kq_mig_xxh3 *st = kq_mig_xxh3_new();
 	if (!st)
 		return kq_rd_fail(r, 0, "mem_hash", "out of memory");
-	XXH3_64bits_reset(st);
+	kq_mig_xxh3_reset(st);
 	for (uint32_t i = 0; i < rx->setup.nslots; i++) {
 		uint64_t np = rx->setup.slots[i].size / KQ_MIG_PAGE;
 		for (uint64_t pg = 0; pg < np; pg++)
 			if (!rx->page_hash[i][pg]) {
-				XXH3_freeState(st);
+				kq_mig_xxh3_free(st);
 				return kq_rd_fail(
 				    r, 0, "mem_hash", "page 0x%llx (slot %u) never arrived",
 				    (unsigned long long)(rx->setup.slots[i].gpa + pg * KQ_MIG_PAGE),
 				    i);
 			}
-		XXH3_64bits_update(st, rx->page_hash[i], np * sizeof(uint64_t));
+		kq_mig_xxh3_update(st, rx->page_hash[i], np * sizeof(uint64_t));
 	}
-	rx->mem_hash = XXH3_64bits_digest(st);
-	XXH3_freeState(st);
+	rx->mem_hash = kq_mig_xxh3_digest(st);
+	kq_mig_xxh3_free(st);
 	if (rx->mem_hash != rx->complete.mem_hash &&
 	    !(rx->allow_unchecked && !rx->complete.mem_hash))
 		return kq_rd_fail(r, 0, "mem_hash",
@@ -180,7 +209,9 @@ int kq_mig_recv_frame(struct kq_mig_recv *rx, const uint8_t *hdr, const uint8_t 
 			 rx->seq, (unsigned long long)rx->off + 8, h.len, len);
 		return -1;
 	}
-	if (kq_mig_payload_verify(hdr, &h, payload, rx->off, err, errlen) < 0)
+	if (kq_mig_sum_check(&h,
+			     kq_mig_frame_sum(h.type, payload, len, rx->run_hash, &rx->run_nhash),
+			     rx->off, err, errlen) < 0)
 		return -1;
 	kq_mig_frame_name(fname, sizeof(fname), &h);
 	struct kq_rd r;
@@ -248,11 +279,118 @@ int kq_mig_recv_frame(struct kq_mig_recv *rx, const uint8_t *hdr, const uint8_t 
 	return rc;
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Pages read at once into slot memory: small enough that they are still in
+ * cache when they are hashed after. */
+#define IN_PLACE_READ 32
+
+/* An uncompressed PAGES run read into slot memory: its head into head[],
+ * then each stretch of data pages where it belongs. 1: done; 0: the head
+ * does not allow it (compressed, malformed: *have bytes of the payload are
+ * in head[], the caller reads the rest and checks it as a whole, with the
+ * usual errors); -1: error. */
+static int pages_in_place(struct kq_mig_recv *rx, const struct kq_mig_hdr *h,
+			  const struct kq_mig_src *src, uint8_t *head, size_t *have, char *err,
+			  size_t errlen)
+{
+	*have = 0;
+	if (h->len < KQ_MIG_RUN_HEAD)
+		return 0;
+	if (src->read(src->ctx, head, KQ_MIG_RUN_HEAD, err, errlen) < 0)
+		return -1;
+	*have = KQ_MIG_RUN_HEAD;
+	uint32_t np = le32(head + 8), bm = (np + 7) / 8;
+	if (np == 0 || np > KQ_MIG_MAX_RUN || h->len < KQ_MIG_RUN_HEAD + bm)
+		return 0;
+	if (src->read(src->ctx, head + *have, bm, err, errlen) < 0)
+		return -1;
+	*have += bm;
+	char fname[48];
+	kq_mig_frame_name(fname, sizeof(fname), h);
+	struct kq_rd r;
+	kq_rd_init(&r, head, *have, rx->off + KQ_MIG_HDR_SIZE, fname, err, errlen);
+	struct kq_mig_run run;
+	int slot;
+	if (kq_mig_run_decode_head(&r, &rx->setup, &run, &slot) < 0 ||
+	    (run.flags & KQ_MIG_RUN_ZSTD) || h->len != *have + run.data_len)
+		return 0;
+	uint8_t *at = run_mem(rx, slot, &run);
+	if (!at)
+		return 0;
+	uint8_t absent[KQ_MIG_MAX_RUN / 8];
+	bool known;
+	prepare(rx, slot, &run, at, absent, &known);
+	uint64_t *hashes =
+	    rx->page_hash[slot] + (run.gpa - rx->setup.slots[slot].gpa) / KQ_MIG_PAGE;
+	uint32_t nd = 0;
+	for (uint32_t i = 0; i < run.npages;) { /* stretches of data pages */
+		uint32_t j = i;
+		while (j < run.npages && !(run.zero[j / 8] & (1u << (j % 8))) &&
+		       j - i < IN_PLACE_READ)
+			j++;
+		if (j > i) { /* read, then hash each page while in cache */
+			uint8_t *p = at + (size_t)i * KQ_MIG_PAGE;
+			if (src->read(src->ctx, p, (size_t)(j - i) * KQ_MIG_PAGE, err, errlen) < 0)
+				return -1;
+			for (uint32_t k = i; k < j; k++, p += KQ_MIG_PAGE)
+				hashes[k] = rx->run_hash[nd++] = kq_mig_page_hash(p);
+		}
+		i = j < run.npages && (run.zero[j / 8] & (1u << (j % 8))) ? j + 1 : j;
+	}
+	if (kq_mig_sum_check(h, kq_mig_pages_sum_hashes(head, *have, rx->run_hash, nd), rx->off,
+			     err, errlen) < 0 ||
+	    apply(rx, slot, &run, at, absent, known, h->len, &r) < 0)
+		return -1;
+	rx->seq++;
+	rx->off += KQ_MIG_HDR_SIZE + (uint64_t)h->len;
+	rx->bytes += KQ_MIG_HDR_SIZE + (uint64_t)h->len;
+	return 1;
+}
+
+int kq_mig_recv_read(struct kq_mig_recv *rx, const uint8_t *hdr, const struct kq_mig_src *src,
+		     struct kq_bytes *buf, char *err, size_t errlen)
+{
+	struct kq_mig_hdr h;
+	if (kq_mig_hdr_decode(hdr, rx->off, rx->seq, &h, err, errlen) < 0)
+		return -1;
+	kq_bytes_reset(buf);
+	uint8_t *p = NULL;
+	size_t have = 0;
+	if (h.type == KQ_MF_PAGES && rx->phase == KQ_MIG_PH_MEMORY &&
+	    (p = kq_bytes_reserve(buf, KQ_MIG_RUN_HEAD + KQ_MIG_MAX_RUN / 8))) {
+		int r = pages_in_place(rx, &h, src, p, &have, err, errlen);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+		buf->len = have; /* the head read so far stays in front */
+	}
+	if (!(p = kq_bytes_reserve(buf, h.len - have + 1))) {
+		snprintf(err, errlen, "out of memory for a %u-byte payload", h.len);
+		return -1;
+	}
+	if (src->read(src->ctx, p, h.len - have, err, errlen) < 0)
+		return -1;
+	buf->len = h.len;
+	return kq_mig_recv_frame(rx, hdr, buf->p, h.len, err, errlen);
+}
+
+static int mem_read(void *ctx, void *dst, size_t n, char *err, size_t errlen)
+{
+	const uint8_t **at = ctx; /* the caller checked the frame lies in the buffer */
+	memcpy(dst, *at, n);
+	*at += n;
+	return 0;
+}
+
 int kq_mig_recv_buffer(struct kq_mig_recv *rx, const uint8_t *buf, size_t len, size_t *used,
 		       char *err, size_t errlen)
 {
 	size_t pos = 0;
 	int rc = 0;
+	struct kq_bytes payload = {0};
 	while (rc == 0) {
 		if (len - pos < KQ_MIG_HDR_SIZE) {
 			snprintf(err, errlen,
@@ -277,11 +415,13 @@ int kq_mig_recv_buffer(struct kq_mig_recv *rx, const uint8_t *buf, size_t len, s
 			rc = -1;
 			break;
 		}
-		rc = kq_mig_recv_frame(rx, buf + pos, buf + pos + KQ_MIG_HDR_SIZE, h.len, err,
-				       errlen);
+		const uint8_t *at = buf + pos + KQ_MIG_HDR_SIZE;
+		struct kq_mig_src src = {mem_read, &at};
+		rc = kq_mig_recv_read(rx, buf + pos, &src, &payload, err, errlen);
 		if (rc >= 0)
 			pos += KQ_MIG_HDR_SIZE + h.len;
 	}
+	kq_bytes_free(&payload);
 	*used = pos;
 	return rc;
 }

@@ -18,9 +18,9 @@ struct kq_mig_sink {
 	/* Optional: bits of the npages pages at mem (inside slot) known to be
 	 * zero without reading them (kq_mig_absent); -1 when it cannot tell. */
 	int (*absent)(void *ctx, int slot, const uint8_t *mem, uint32_t npages, uint8_t *bits);
-	/* Optional: npages pages at mem are about to be written and were never
-	 * populated: map them in one call rather than a fault each. */
-	void (*populate)(void *ctx, uint8_t *mem, uint32_t npages);
+	/* Optional: the npages data pages at mem (inside slot) are about to be
+	 * written: map those not mapped yet in one call rather than a fault each. */
+	void (*populate)(void *ctx, int slot, uint8_t *mem, uint32_t npages);
 };
 
 enum kq_mig_phase {
@@ -49,6 +49,10 @@ struct kq_mig_recv {
 	/* Each page's hash as it was last written here (0: never arrived), so
 	 * the memory check at COMPLETE reads no memory (see kq_mig_mem_hash). */
 	uint64_t *page_hash[KQ_MIG_MAX_SLOTS];
+	/* The data pages' hashes of the PAGES frame being read, computed for
+	 * its checksum and kept (kq_mig_pages_sum). */
+	uint64_t run_hash[KQ_MIG_MAX_RUN];
+	uint32_t run_nhash;
 	uint64_t mem_hash;    /* computed here when COMPLETE arrived */
 	bool allow_unchecked; /* tests only: a COMPLETE hash of 0 skips the check */
 };
@@ -60,8 +64,23 @@ void kq_mig_recv_free(struct kq_mig_recv *rx);
  * frame, field and byte offset. */
 int kq_mig_recv_frame(struct kq_mig_recv *rx, const uint8_t *hdr, const uint8_t *payload,
 		      uint32_t len, char *err, size_t errlen);
-/* Convenience for buffers (tests, fuzzing): feeds frames from buf until it
- * ends, an error, or COMPLETE; *used gets the bytes consumed. */
+/* Where a frame's payload comes from, piece by piece: read() fills dst with
+ * the next n bytes of the stream; 0, or -1 with err set. */
+struct kq_mig_src {
+	int (*read)(void *ctx, void *dst, size_t n, char *err, size_t errlen);
+	void *ctx;
+};
+/* One frame whose header was read (hdr, not yet checked), its payload read
+ * from src. The data of an uncompressed PAGES run is read straight into slot
+ * memory (no copy through buf), its checksum computed there after it landed:
+ * a mismatch fails the stream as any other, and memory the destination will
+ * not run holds the bad bytes. Everything else is read into buf (resized)
+ * and goes to kq_mig_recv_frame. Returns as kq_mig_recv_frame. */
+int kq_mig_recv_read(struct kq_mig_recv *rx, const uint8_t *hdr, const struct kq_mig_src *src,
+		     struct kq_bytes *buf, char *err, size_t errlen);
+/* Convenience for buffers (tests, fuzzing): feeds frames from buf through
+ * kq_mig_recv_read until it ends, an error, or COMPLETE; *used gets the
+ * bytes consumed. */
 int kq_mig_recv_buffer(struct kq_mig_recv *rx, const uint8_t *buf, size_t len, size_t *used,
 		       char *err, size_t errlen);
 

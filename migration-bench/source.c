@@ -473,6 +473,7 @@ static int migrate(struct src *s)
 		ir->pages = n;
 		if (send_pending(s, iter, false) < 0 || drain(s, o->max_time_s) < 0)
 			return -1;
+		double send_s = kq_mig_now() - ts; /* the link's time; min_iter_s is not */
 		if (o->fault == KQ_FAULT_TRUNCATE && iter == 0) {
 			kq_bytes_reset(&s->payload);
 			kq_mig_state_put(&s->payload, KQ_MIG_STATE_VM, 0, "cut", 3);
@@ -492,7 +493,7 @@ static int migrate(struct src *s)
 			await_write(s);
 		ir->seconds = kq_mig_now() - ts;
 		ir->wire_bytes = s->st.wire_bytes - wire0;
-		ir->bandwidth_Bps = ir->seconds > 0 ? (double)ir->wire_bytes / ir->seconds : 0;
+		ir->bandwidth_Bps = send_s > 0 ? (double)ir->wire_bytes / send_s : 0;
 		if (collect(s, &n) < 0)
 			return -1;
 		s->writes_at_collect = ctl(s->vm)->writes;

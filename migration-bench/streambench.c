@@ -154,7 +154,7 @@ static int rx_absent(void *ctx, int slot, const uint8_t *mem, uint32_t np, uint8
 	return kq_mig_absent(((struct st_rx *)ctx)->pagemap, mem, np, bits);
 }
 
-static void rx_populate(void *ctx, uint8_t *mem, uint32_t np)
+static void rx_populate(void *ctx, int slot, uint8_t *mem, uint32_t np)
 {
 	kq_mig_populate(mem, np);
 }
@@ -168,14 +168,9 @@ static void *stream_reader(void *arg)
 	struct kq_mig_sink sink = {rx_setup, rx_mem, rx_state, x, rx_absent, rx_populate};
 	struct kq_mig_recv rx;
 	struct kq_bytes p = {0};
-	uint8_t hdr[KQ_MIG_HDR_SIZE];
 	int r = kq_mig_recv_init(&rx, &sink);
-	while (r == 0 && rx.phase != KQ_MIG_PH_STATE) {
-		r = kq_mig_conn_read(&c, hdr, &p, x->err, sizeof(x->err));
-		if (r == 0)
-			r = kq_mig_recv_frame(&rx, hdr, p.p, (uint32_t)p.len, x->err,
-					      sizeof(x->err));
-	}
+	while (r == 0 && rx.phase != KQ_MIG_PH_STATE)
+		r = kq_mig_conn_recv(&c, &rx, &p, x->err, sizeof(x->err));
 	x->end = now();
 	kq_bytes_free(&p);
 	kq_mig_recv_free(&rx);

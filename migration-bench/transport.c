@@ -1,6 +1,8 @@
 /* TCP transport with optional crypto_secretstream (see transport.h). */
 #include "migration-bench/transport.h"
 
+#include "migration-bench/recv.h"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -493,29 +495,43 @@ int kq_mig_conn_send_frame(struct kq_mig_conn *c, uint16_t type, const void *pay
 	return rc;
 }
 
+/* One sealed frame into m: its header at m->p, checked, the payload after
+ * it (h->len bytes). */
+static int read_sealed_frame(struct kq_mig_conn *c, struct kq_bytes *m, struct kq_mig_hdr *h,
+			     char *err, size_t n)
+{
+	if (read_sealed(c, m, "header", err, n) < 0)
+		return -1;
+	if (m->len < KQ_MIG_HDR_SIZE) {
+		snprintf(err, n, "frame %u byte %llu: sealed message of %zu bytes holds no header",
+			 c->rx_seq, (unsigned long long)c->rx_off, m->len);
+		return -1;
+	}
+	if (kq_mig_hdr_decode(m->p, c->rx_off, c->rx_seq, h, err, n) < 0)
+		return -1;
+	if (h->len != m->len - KQ_MIG_HDR_SIZE) {
+		snprintf(err, n, "frame %u byte %llu: field length: %u, the message holds %zu",
+			 c->rx_seq, (unsigned long long)c->rx_off + 8, h->len,
+			 m->len - KQ_MIG_HDR_SIZE);
+		return -1;
+	}
+	return 0;
+}
+
+static void frame_read(struct kq_mig_conn *c, const struct kq_mig_hdr *h)
+{
+	c->rx_seq++;
+	c->rx_off += KQ_MIG_HDR_SIZE + (uint64_t)h->len;
+}
+
 int kq_mig_conn_read(struct kq_mig_conn *c, uint8_t hdr[KQ_MIG_HDR_SIZE], struct kq_bytes *payload,
 		     char *err, size_t n)
 {
 	struct kq_mig_hdr h;
 	if (c->secure) {
-		if (read_sealed(c, payload, "header", err, n) < 0)
+		if (read_sealed_frame(c, payload, &h, err, n) < 0)
 			return -1;
-		if (payload->len < KQ_MIG_HDR_SIZE) {
-			snprintf(err, n,
-				 "frame %u byte %llu: sealed message of %zu bytes holds no header",
-				 c->rx_seq, (unsigned long long)c->rx_off, payload->len);
-			return -1;
-		}
 		memcpy(hdr, payload->p, KQ_MIG_HDR_SIZE);
-		if (kq_mig_hdr_decode(hdr, c->rx_off, c->rx_seq, &h, err, n) < 0)
-			return -1;
-		if (h.len != payload->len - KQ_MIG_HDR_SIZE) {
-			snprintf(err, n,
-				 "frame %u byte %llu: field length: %u, the message holds %zu",
-				 c->rx_seq, (unsigned long long)c->rx_off + 8, h.len,
-				 payload->len - KQ_MIG_HDR_SIZE);
-			return -1;
-		}
 		memmove(payload->p, payload->p + KQ_MIG_HDR_SIZE, h.len);
 		payload->len = h.len;
 	} else {
@@ -533,9 +549,35 @@ int kq_mig_conn_read(struct kq_mig_conn *c, uint8_t hdr[KQ_MIG_HDR_SIZE], struct
 			return -1;
 		payload->len = h.len;
 	}
-	c->rx_seq++;
-	c->rx_off += KQ_MIG_HDR_SIZE + (uint64_t)h.len;
+	frame_read(c, &h);
 	return 0;
+}
+
+static int conn_src_read(void *ctx, void *dst, size_t len, char *err, size_t n)
+{
+	struct kq_mig_conn *c = ctx;
+	return read_all(c, dst, len, c->rx_what, err, n);
+}
+
+int kq_mig_conn_recv(struct kq_mig_conn *c, struct kq_mig_recv *rx, struct kq_bytes *buf, char *err,
+		     size_t n)
+{
+	uint8_t hdr[KQ_MIG_HDR_SIZE];
+	struct kq_mig_hdr h;
+	if (c->secure) { /* the payload is used where it was decrypted, after the header */
+		if (read_sealed_frame(c, buf, &h, err, n) < 0)
+			return -1;
+		frame_read(c, &h);
+		return kq_mig_recv_frame(rx, buf->p, buf->p + KQ_MIG_HDR_SIZE, h.len, err, n);
+	}
+	if (read_all(c, hdr, KQ_MIG_HDR_SIZE, "header", err, n) < 0 ||
+	    kq_mig_hdr_decode(hdr, c->rx_off, c->rx_seq, &h, err, n) < 0)
+		return -1;
+	c->rx_what = kq_mig_type_name(h.type);
+	struct kq_mig_src src = {conn_src_read, c};
+	int r = kq_mig_recv_read(rx, hdr, &src, buf, err, n);
+	frame_read(c, &h);
+	return r;
 }
 
 int kq_mig_conn_read_ack(struct kq_mig_conn *c, struct kq_mig_ack *a, char *err, size_t n)

@@ -23,6 +23,7 @@ struct kq_mig_conn {
 	uint64_t wire_sent, wire_recv; /* bytes on the socket */
 	uint64_t rx_off;	       /* stream offset of the next frame read */
 	uint32_t rx_seq, tx_seq;       /* frames read and written */
+	const char *rx_what;	       /* the frame being read, for messages */
 };
 
 /* Reads a key file: any secret of at least 16 bytes, hashed to 32 (BLAKE2b).
@@ -60,6 +61,12 @@ int kq_mig_conn_send_frame(struct kq_mig_conn *c, uint16_t type, const void *pay
  * the stream offset. */
 int kq_mig_conn_read(struct kq_mig_conn *c, uint8_t hdr[KQ_MIG_HDR_SIZE], struct kq_bytes *payload,
 		     char *err, size_t n);
+/* Reads one frame into the destination's reader rx: in the clear through
+ * kq_mig_recv_read (page data straight into slot memory), keyed as one
+ * sealed message into buf. Returns as kq_mig_recv_frame. */
+struct kq_mig_recv;
+int kq_mig_conn_recv(struct kq_mig_conn *c, struct kq_mig_recv *rx, struct kq_bytes *buf, char *err,
+		     size_t n);
 /* Reads one frame and decodes it as an ACK (or reports an ABORT). */
 int kq_mig_conn_read_ack(struct kq_mig_conn *c, struct kq_mig_ack *a, char *err, size_t n);
 

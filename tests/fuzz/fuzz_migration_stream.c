@@ -86,10 +86,10 @@ static void seed(const char *dir, const char *name, int zstd, int final)
 	kq_mig_setup_put(&p, &s);
 	kq_mig_frame_put(&out, KQ_MF_SETUP, seq++, p.p, (uint32_t)p.len);
 	kq_bytes_reset(&p);
-	kq_mig_run_put(&p, 0, mem0, 16, z, NULL, &st);
+	kq_mig_run_put(&p, 0, mem0, 16, z, NULL, &st, NULL);
 	kq_mig_frame_put(&out, KQ_MF_PAGES, seq++, p.p, (uint32_t)p.len);
 	kq_bytes_reset(&p);
-	kq_mig_run_put(&p, s.slots[1].gpa, mem1, 8, z, NULL, &st);
+	kq_mig_run_put(&p, s.slots[1].gpa, mem1, 8, z, NULL, &st, NULL);
 	kq_mig_frame_put(&out, KQ_MF_PAGES, seq++, p.p, (uint32_t)p.len);
 	kq_bytes_reset(&p);
 	struct kq_mig_iter it = {.final = 1, .pages = st.pages, .zero_pages = st.zero_pages};

@@ -79,7 +79,7 @@ static void build_stream(struct kq_bytes *out, const struct kq_mig_setup *s, uin
 			for (uint32_t pg = 0; pg < 32; pg += 16) {
 				kq_bytes_reset(&p);
 				kq_mig_run_put(&p, s->slots[sl].gpa + pg * KQ_MIG_PAGE,
-					       src[sl] + pg * KQ_MIG_PAGE, 16, z, NULL, &st);
+					       src[sl] + pg * KQ_MIG_PAGE, 16, z, NULL, &st, NULL);
 				kq_mig_frame_put(out, KQ_MF_PAGES, seq++, p.p, (uint32_t)p.len);
 			}
 		kq_bytes_reset(&p);
@@ -179,7 +179,7 @@ static void test_stream(void)
 	char err[512];
 	size_t used;
 	is_int(receive(&st, &ms, err, sizeof(err), &used), -1, "wrong version refused");
-	has_substr(err, "version 9, this kvmqual speaks version 2", "names both versions");
+	has_substr(err, "version 9, this kvmqual speaks version 3", "names both versions");
 	has_substr(err, "byte 4", "names the byte offset of the version field");
 
 	/* A mismatched configuration: the difference is named. */
@@ -283,13 +283,46 @@ static void test_runs(void)
 	kq_bytes_u8(&b, 0);
 	is_int(decode_run(&b, &run, err, sizeof(err)), -1, "trailing bytes refused");
 
+	/* Version 3: an uncompressed run's checksum is XXH3-64 over its head and
+	 * bitmap followed by its data pages' hashes (u64 little-endian), computed
+	 * here from the definition (zero pages, data pages, a stretch of each). */
+	uint8_t pages[5 * KQ_MIG_PAGE] = {0};
+	memset(pages + KQ_MIG_PAGE, 'p', 2 * KQ_MIG_PAGE);
+	pages[4 * KQ_MIG_PAGE + 9] = 1;
+	uint64_t run_sum = 0;
+	uint32_t nh;
+	kq_bytes_reset(&b);
+	kq_mig_run_put(&b, 0, pages, 5, NULL, NULL, NULL, &run_sum);
+	size_t head = 24 + 1;
+	uint8_t def[24 + 1 + 3 * 8];
+	memcpy(def, b.p, head);
+	for (int i = 0; i < 3; i++) {
+		uint64_t ph = XXH3_64bits(pages + (i < 2 ? 1 + i : 4) * KQ_MIG_PAGE, KQ_MIG_PAGE);
+		for (int j = 0; j < 8; j++)
+			def[head + 8 * i + j] = (uint8_t)(ph >> (8 * j));
+	}
+	is_int(run_sum, XXH3_64bits(def, sizeof(def)), "raw: the run's sum is as defined");
+	is_int(kq_mig_pages_sum(b.p, (uint32_t)b.len, NULL, &nh), run_sum,
+	       "the destination computes the same from the payload");
+	is_int(nh, 3, "and keeps the three data pages' hashes");
+	b.p[b.len - 1] ^= 1;
+	ok(kq_mig_pages_sum(b.p, (uint32_t)b.len, NULL, &nh) != run_sum,
+	   "a flipped data bit shows");
+	b.p[b.len - 1] ^= 1;
+	b.p[8] = 6; /* npages 6: no longer a well-formed raw run */
+	is_int(kq_mig_pages_sum(b.p, (uint32_t)b.len, NULL, &nh), XXH3_64bits(b.p, b.len),
+	       "a malformed run: the payload's XXH3");
+	is_int(nh, 0, "and no page hashes");
+
 	/* A compressed run whose zstd frame lies about its size. */
 	uint8_t page[KQ_MIG_PAGE];
 	memset(page, 'x', sizeof(page));
 	struct kq_mig_zstd *z = kq_mig_zstd_new(1);
 	struct kq_mig_run_stats st = {0};
 	kq_bytes_reset(&b);
-	ok(kq_mig_run_put(&b, 0, page, 1, z, NULL, &st) == 0, "compressible page encoded");
+	uint64_t sum;
+	ok(kq_mig_run_put(&b, 0, page, 1, z, NULL, &st, &sum) == 0, "compressible page encoded");
+	is_int(sum, XXH3_64bits(b.p, b.len), "compressed: the run's sum is its payload's XXH3");
 	ok(st.wire_bytes < 200, "a repetitive page compresses (%llu bytes on the wire)",
 	   (unsigned long long)st.wire_bytes);
 	ok(decode_run(&b, &run, err, sizeof(err)) == 0 && (run.flags & KQ_MIG_RUN_ZSTD),
