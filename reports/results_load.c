@@ -583,6 +583,38 @@ int kq_results_check(json_t *root, const char *what, char *err, size_t errlen)
 	return rc ? rc : kq_results_check_summary(root, what, err, errlen);
 }
 
+/* The offset of F's first NUL byte, with its line and column in *where, or
+ * -1. jansson takes a NUL for the end of the text (it parsed '{"a": 1' NUL
+ * '}' as a whole object), so the file is looked at apart: a fast pass, then
+ * a byte-wise one to place a NUL it found. */
+static long first_nul(FILE *f, json_error_t *where)
+{
+	char buf[65536];
+	size_t n;
+	long base = 0, nul = -1;
+	if (fseek(f, 0, SEEK_SET) != 0)
+		return -1;
+	while (nul < 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		const char *z = memchr(buf, 0, n);
+		if (z)
+			nul = base + (z - buf);
+		base += (long)n;
+	}
+	if (nul < 0 || fseek(f, 0, SEEK_SET) != 0)
+		return -1;
+	int line = 1, col = 0;
+	for (long at = 0; at <= nul; at++) {
+		col++;
+		if (getc(f) == '\n') {
+			line++;
+			col = 0;
+		}
+	}
+	where->line = line;
+	where->column = col;
+	return nul;
+}
+
 int kq_results_load(const char *path_or_dir, json_t **out, char *err, size_t errlen)
 {
 	json_error_t jerr;
@@ -601,7 +633,17 @@ int kq_results_load(const char *path_or_dir, json_t **out, char *err, size_t err
 		return -1;
 	}
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	json_error_t at;
+	long nul = first_nul(f, &at);
 	fclose(f);
+	/* A NUL before jansson's own error (or in a file it took): that first. */
+	if (nul >= 0 && (root || nul < jerr.position)) {
+		snprintf(err, errlen, "%s:%d:%d: a NUL byte (byte %ld): not JSON text", path,
+			 at.line, at.column, nul);
+		json_decref(root);
+		free(path);
+		return -1;
+	}
 	if (!root) {
 		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 		free(path);

@@ -178,6 +178,33 @@ static void test_depth(void)
 	}
 }
 
+/* A NUL byte, which jansson reads as the end of the text: refused by both
+ * readers with its line, column and byte (found by fuzzing, where the two
+ * disagreed). */
+static void test_nul(void)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *want;
+	} docs[] = {
+	    {"{\"a\": 1\0}", 9, ":1:8: a NUL byte (byte 7)"},
+	    {"{\"schema_version\": \"0.0\",\n\"x\": 1.5\0\n}", 37, ":2:9: a NUL byte (byte 34)"},
+	    {"{\"a\": x\0}", 9, ":1:7: invalid token near 'x'"}, /* jansson's error comes first */
+	};
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		char path[64], err[512];
+		snprintf(path, sizeof(path), "/tmp/kq-stream-nul-%d.json", (int)getpid());
+		FILE *f = fopen(path, "w");
+		bool written = f && fwrite(docs[i].text, 1, docs[i].len, f) == docs[i].len;
+		if (f && fclose(f) != 0)
+			written = false;
+		bool same = written && agree(path, err, sizeof(err));
+		ok(same && strstr(err, docs[i].want) != NULL, "NUL document %zu: %s", i, err);
+		unlink(path);
+	}
+}
+
 static void test_callback_stops(void)
 {
 	char err[256];
@@ -197,6 +224,7 @@ int main(void)
 	test_fixtures();
 	test_documents();
 	test_depth();
+	test_nul();
 	test_callback_stops();
 	return done_testing();
 }
