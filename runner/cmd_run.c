@@ -303,7 +303,7 @@ struct run_out {
 	char err[4400];
 };
 
-static int save_outputs(struct run_out *ro, const json_t *doc)
+static int save_outputs(struct run_out *ro, json_t *doc)
 {
 	char path[4200];
 	if (fflush(ro->tapf) != 0) {
@@ -314,6 +314,8 @@ static int save_outputs(struct run_out *ro, const json_t *doc)
 	snprintf(path, sizeof(path), "%s/results.tap", ro->dir);
 	if (kq_outfile_save(path, ro->tap, ro->tap_len, ro->err, sizeof(ro->err)) != 0)
 		return -1;
+	if (!json_object_get(json_object_get(doc, "run"), "finished"))
+		kq_results_summarise(doc); /* a run still going: the tests so far */
 	return kq_results_write(doc, ro->dir, ro->err, sizeof(ro->err));
 }
 

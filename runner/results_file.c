@@ -40,7 +40,7 @@ void kq_results_add_test(json_t *doc, json_t *test)
 	json_array_append(json_object_get(doc, "tests"), test);
 }
 
-int kq_results_finish(json_t *doc, int stop_signal)
+void kq_results_summarise(json_t *doc)
 {
 	int pass = 0, fail = 0, skip = 0;
 	size_t i;
@@ -55,6 +55,16 @@ int kq_results_finish(json_t *doc, int stop_signal)
 		else
 			fail++;
 	}
+	json_object_set_new(doc, "summary",
+			    json_pack("{s:i, s:i, s:i, s:i}", "total", pass + fail + skip, "pass",
+				      pass, "fail", fail, "skip", skip));
+}
+
+int kq_results_finish(json_t *doc, int stop_signal)
+{
+	kq_results_summarise(doc);
+	int fail =
+	    (int)json_integer_value(json_object_get(json_object_get(doc, "summary"), "fail"));
 	char finished[32];
 	kq_utc_now(finished, sizeof(finished), false);
 	json_t *run = json_object_get(doc, "run");
@@ -68,9 +78,6 @@ int kq_results_finish(json_t *doc, int stop_signal)
 					      "number", stop_signal));
 	}
 	json_object_set_new(run, "exit_code", json_integer(code));
-	json_object_set_new(doc, "summary",
-			    json_pack("{s:i, s:i, s:i, s:i}", "total", pass + fail + skip, "pass",
-				      pass, "fail", fail, "skip", skip));
 	return code;
 }
 

@@ -16,6 +16,10 @@ void kq_results_add_test(json_t *doc, json_t *test);
 /* Sets summary, finish time and exit code; returns the exit code: 0 or 1,
  * or 128 + STOP_SIGNAL when a signal stopped the run (then run.interrupted
  * names it). */
+/* Counts the tests so far into "summary": the results.json written after
+ * every test is then valid too, so that a run killed outright (a second
+ * signal, SIGKILL) leaves a readable file; it lacks run.finished. */
+void kq_results_summarise(json_t *doc);
 int kq_results_finish(json_t *doc, int stop_signal);
 /* Writes DIR/results.json whole or not at all (core/outfile.h); 0, or -1
  * with a message naming the file and errno in err. */

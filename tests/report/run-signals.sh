@@ -78,6 +78,27 @@ wait $runner 2>/dev/null
 wait_for dead "$child"
 ok $? "SIGKILL of the runner: its test process dies with it (PR_SET_PDEATHSIG)"
 
+# Killed outright after one test finished: the results.json written after
+# that test is whole and valid (its summary counts the tests so far; no
+# run.finished), and the tools read it.
+out=$TMP/run-kill-after-one
+"$KVMQUAL" run --conf "$CONF" --test self.pass-a --test self.hang --no-report --out "$out" \
+	>/dev/null 2>&1 &
+runner=$!
+wait_for test -s "$out/results.json" && wait_for test -n "$(test_pid $runner)"
+child=$(test_pid $runner)
+kill -KILL $runner
+wait $runner 2>/dev/null
+wait_for dead "$child"
+jq -e '(.tests | length) == 1 and .summary == {total: 1, pass: 1, fail: 0, skip: 0} and
+	(.run | has("finished") | not)' "$out/results.json" >/dev/null
+ok $? "SIGKILL after one test: results.json holds it, with a summary so far and no finish time"
+$PY -c 'import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open("reports/results.schema.json")))' "$out/results.json"
+ok $? "SIGKILL after one test: results.json validates against reports/results.schema.json"
+"$KVMQUAL" export "$out" --csv - >/dev/null 2>&1
+ok $? "SIGKILL after one test: kvmqual export reads it"
+
 # A signal before any test finished: an interrupted run with the one test.
 out=$TMP/run-early
 "$KVMQUAL" run --conf "$CONF" --test self.hang --no-report --out "$out" >/dev/null 2>&1 &
