@@ -5,6 +5,7 @@
  * drivers' own checks, the evidence must show the expected exits: userspace
  * exit counts for the kinds our VMM handles, none for those KVM handles, KVM's
  * counters where it keeps one. Needs /dev/kvm; without it, one SKIP. */
+#include "tests/integration/suite_test.h"
 #include "tests/tap.h"
 #include "workloads/reference.h"
 #include "probes/probe.h"
@@ -227,21 +228,10 @@ static int allowed_cpus(void)
 
 int main(void)
 {
-	struct kq_kvm kvm;
-	if (kq_kvm_open(&kvm, NULL) < 0) {
-		char why[1200];
-		snprintf(why, sizeof(why), "no KVM here (%s)", kq_err());
-		tap_skip_all(why);
-		return 0;
-	}
-	kq_kvm_close(&kvm);
-	const char *conf = getenv("KVMQUAL_CONF") ? getenv("KVMQUAL_CONF") : "suite.conf";
+	suite_test_need_kvm();
 	struct kq_suite s;
-	if (kq_suite_load(&s, conf) < 0) {
-		ok(0, "%s loads (run from the repository root or set KVMQUAL_CONF)", conf);
-		printf("# %s", s.errors);
+	if (!suite_test_load(&s))
 		return done_testing();
-	}
 	const char *env = kq_probe_environment();
 	/* WBINVD can flush real caches on a shared host: only where the host is
 	 * a VM itself (nested, emulated) unless asked for. */

@@ -5,6 +5,7 @@
  * random-page walk with 4K guest pages on THP-off memory must be slower per
  * access than with 2M guest pages on THP (or hugetlbfs 2M) on any host with
  * hardware paging (EPT/NPT); on shadow-paging hosts it SKIPs, saying so. */
+#include "tests/integration/suite_test.h"
 #include "tests/tap.h"
 #include "core/test.h"
 #include "probes/probe.h"
@@ -139,21 +140,10 @@ static void direction_check(const char *mode, const struct kq_run_opts *o)
 
 int main(void)
 {
-	struct kq_kvm kvm;
-	if (kq_kvm_open(&kvm, NULL) < 0) {
-		char why[1200];
-		snprintf(why, sizeof(why), "no KVM here (%s)", kq_err());
-		tap_skip_all(why);
-		return 0;
-	}
-	kq_kvm_close(&kvm);
-	const char *conf = getenv("KVMQUAL_CONF") ? getenv("KVMQUAL_CONF") : "suite.conf";
+	suite_test_need_kvm();
 	struct kq_suite s;
-	if (kq_suite_load(&s, conf) < 0) {
-		ok(0, "%s loads (run from the repository root or set KVMQUAL_CONF)", conf);
-		printf("# %s", s.errors);
+	if (!suite_test_load(&s))
 		return done_testing();
-	}
 	json_t *paging = kq_probe_paging("");
 	const char *mode = json_string_value(json_object_get(paging, "mode"));
 	printf("# paging mode: %s (%s)\n", mode,

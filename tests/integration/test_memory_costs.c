@@ -7,6 +7,7 @@
  * ring (docs/vmm.md). memory.slots: add, move and delete times for 1..8
  * slots, the guest having read every moved slot. memory.vm-create: create,
  * first exit and destroy for 64M and 128M, the first exit after creation. */
+#include "tests/integration/suite_test.h"
 #include "tests/tap.h"
 #include "core/test.h"
 #include "runner/conf.h"
@@ -213,21 +214,10 @@ static void planted(struct kq_suite *s, const struct kq_run_opts *o)
 
 int main(void)
 {
-	struct kq_kvm kvm;
-	if (kq_kvm_open(&kvm, NULL) < 0) {
-		char why[1200];
-		snprintf(why, sizeof(why), "no KVM here (%s)", kq_err());
-		tap_skip_all(why);
-		return 0;
-	}
-	kq_kvm_close(&kvm);
-	const char *conf = getenv("KVMQUAL_CONF") ? getenv("KVMQUAL_CONF") : "suite.conf";
+	suite_test_need_kvm();
 	struct kq_suite s;
-	if (kq_suite_load(&s, conf) < 0) {
-		ok(0, "%s loads (run from the repository root or set KVMQUAL_CONF)", conf);
-		printf("# %s", s.errors);
+	if (!suite_test_load(&s))
 		return done_testing();
-	}
 	struct kq_run_opts o = {.quick = true, .repeat = 1, .out_dir = "/tmp"};
 	int ran = 0;
 	for (int i = 0; i < s.ntests; i++) {

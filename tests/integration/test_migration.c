@@ -5,6 +5,7 @@
 #include "core/test.h"
 #include "migration-bench/mig.h"
 #include "migration-bench/transport.h"
+#include "tests/integration/suite_test.h"
 #include "tests/tap.h"
 #include "vmm/err.h"
 
@@ -91,14 +92,7 @@ static void source_killed(void)
 
 int main(void)
 {
-	struct kq_kvm kvm;
-	if (kq_kvm_open(&kvm, NULL) < 0) {
-		char why[1200];
-		snprintf(why, sizeof(why), "no KVM here (%s)", kq_err());
-		tap_skip_all(why);
-		return 0;
-	}
-	kq_kvm_close(&kvm);
+	suite_test_need_kvm();
 	char msg[2048];
 	const char *verify[][2] = {{"guest", "verify"}, {"rate", "2000"}};
 	is_int(run_case("verify", verify, 2, msg, sizeof(msg)), KQ_PASS, "verifier migrates: %s",
