@@ -29,6 +29,14 @@ struct kq_mig_sweep_cell {
 	char reason[256];
 };
 
+/* A cell whose migration failed: an error, or no convergence and the source
+ * not resumed. A cell that did not converge with its source running is a
+ * result. */
+static inline bool kq_mig_sweep_cell_failed(const struct kq_mig_sweep_cell *c)
+{
+	return c->status == -1 || (c->status == 1 && !c->source_resumed);
+}
+
 /* Parses "50,200,1000" into at most KQ_SWEEP_MAX positive numbers. */
 int kq_mig_sweep_list(const char *s, double *v, int *n);
 /* Runs every cell; -1 with err when the namespaces could not be made, and

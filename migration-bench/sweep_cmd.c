@@ -138,7 +138,7 @@ int kq_mig_sweep_main(int argc, char **argv)
 		}
 	}
 	for (int i = 0; i < o.nbw * o.nrates; i++)
-		if (cells[i].status == -1 || (cells[i].status == 1 && !cells[i].source_resumed)) {
+		if (kq_mig_sweep_cell_failed(&cells[i])) {
 			fprintf(stderr,
 				"kvmqual migrate sweep: the migration at %.0f Mbit/s, %llu "
 				"pages/s failed: %s\n",
@@ -196,7 +196,7 @@ static void run(const struct kq_driver *d, const struct kq_test *t, const struct
 			kq_result_diag(res, "%s: %s", lab, c->reason);
 		/* A cell that did not converge is data; one that failed otherwise,
 		 * or whose source did not resume, is a defect. */
-		failed += c->status == -1 || (c->status == 1 && !c->source_resumed);
+		failed += kq_mig_sweep_cell_failed(c);
 		stuck += c->status == 1;
 	}
 	kq_result_set_evidence(res, "migration_sweep", kq_mig_sweep_json(&o, cells));
